@@ -1,0 +1,350 @@
+//! Device certificate issuance, in numbered steps (after Boulder's RA/CA split):
+//!
+//! 1. **Check** — parse the device id, verify the CSR over its received bytes,
+//!    find the issuing CA and profile, render and lint the certificate. A
+//!    refusal here has touched nothing.
+//! 2. **Persist intent** — reserve device id, public key and serial in one
+//!    transaction with its `issuance.intent` audit event; the database's
+//!    unique indexes decide between concurrent requests.
+//! 3. **Sign** — the only step that uses the CA key.
+//! 4. **Persist result** — store the certificate with its `certificate.issued`
+//!    audit event, durably. Only then is the certificate returned: no
+//!    client can hold a certificate the store does not know.
+//!
+//! If signing fails, the intent is marked failed (`issuance.failed`), which
+//! frees the device id and key but never the serial.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use hallmark_keys::{KeyStore, KeyUri};
+use hallmark_pki::{
+    Attribute, DeviceId, DistinguishedName, IssuedCertificate, IssuerKey, PkiError,
+    PreparedCertificate, Profile, SanValues, Serial, Subject, VerifiedCsr,
+};
+use hallmark_store::{AuditEvent, AuthorityKey, IssuanceIntent, KeyOrigin, KeyRole, Store};
+use serde_json::json;
+
+use crate::env::Env;
+use crate::error::AuthorityError;
+use crate::hierarchy::sha256;
+
+/// Policy the authority applies: organization and named profiles.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Organization written into device subjects.
+    pub organization: String,
+    /// Device profiles by name. `{ca}` in CRL and caIssuers URLs is replaced
+    /// by the issuing CA's id.
+    pub profiles: HashMap<String, Profile>,
+    /// Factory locations by factory (issuing CA) id, recorded with each issuance.
+    pub factory_locations: HashMap<String, String>,
+}
+
+/// One device certificate request.
+#[derive(Clone, Debug)]
+pub struct IssueRequest {
+    /// The issuing CA (a factory id).
+    pub ca_id: String,
+    /// The CSR as received, PEM or DER.
+    pub csr: Vec<u8>,
+    /// The device id to certify.
+    pub device_id: String,
+    /// The profile name.
+    pub profile: String,
+    /// Where the key was made.
+    pub key_origin: KeyOrigin,
+    /// Production order, when issued under one.
+    pub order_id: Option<String>,
+    /// Station, when issued through one.
+    pub station_id: Option<String>,
+}
+
+/// A certificate that is durably recorded.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    /// The device id certified.
+    pub device_id: String,
+    /// The certificate.
+    pub certificate: IssuedCertificate,
+    /// Issuer certificates, issuing CA first, root last.
+    pub chain: Vec<Vec<u8>>,
+}
+
+/// The CA as a service. All I/O goes through the store and key store traits.
+#[derive(Debug)]
+pub struct Authority {
+    store: Arc<dyn Store>,
+    keys: Arc<dyn KeyStore>,
+    env: Env,
+    policy: Policy,
+    issuers: Mutex<HashMap<String, Arc<IssuerKey>>>,
+}
+
+impl Authority {
+    /// An authority over `store` and `keys`.
+    pub fn new(store: Arc<dyn Store>, keys: Arc<dyn KeyStore>, env: Env, policy: Policy) -> Self {
+        Self {
+            store,
+            keys,
+            env,
+            policy,
+            issuers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The store this authority records into.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Issues a device certificate (see the module docs for the steps).
+    pub async fn issue(&self, request: IssueRequest) -> Result<Issued, AuthorityError> {
+        // 1. Check.
+        let checked = self.check(&request).await?;
+        let serial = *checked.prepared.serial();
+        let now = self.env.clock.now();
+        let key_hash = checked.csr.public_key().sha256();
+
+        // 2. Persist intent.
+        let intent = IssuanceIntent {
+            ca_id: request.ca_id.clone(),
+            serial: serial.as_bytes().to_vec(),
+            device_id: checked.device_id.to_string(),
+            public_key_sha256: key_hash,
+            profile: request.profile.clone(),
+            key_origin: request.key_origin,
+            order_id: request.order_id.clone(),
+            station_id: request.station_id.clone(),
+            requested_at: now,
+        };
+        let event = AuditEvent::new(
+            "issuance.intent",
+            Some(checked.device_id.to_string()),
+            now,
+            json!({
+                "ca": request.ca_id,
+                "serial": serial.to_hex(),
+                "device_id": checked.device_id.as_str(),
+                "public_key_sha256": hex::encode(key_hash),
+                "profile": request.profile,
+                "key_origin": request.key_origin.as_str(),
+                "order": request.order_id,
+                "station": request.station_id,
+            }),
+        );
+        self.store.reserve_issuance(intent, event).await?;
+
+        // 3. Sign.
+        let certificate = match checked.prepared.sign() {
+            Ok(cert) => cert,
+            Err(err) => return Err(self.record_failure(&request, serial, err).await),
+        };
+
+        // 4. Persist result.
+        let at = self.env.clock.now();
+        let event = AuditEvent::new(
+            "certificate.issued",
+            Some(checked.device_id.to_string()),
+            at,
+            json!({
+                "ca": request.ca_id,
+                "serial": serial.to_hex(),
+                "device_id": checked.device_id.as_str(),
+                "certificate_sha256": hex::encode(sha256(&certificate.der)),
+                "public_key_sha256": hex::encode(key_hash),
+                "key_origin": request.key_origin.as_str(),
+                "order": request.order_id,
+                "station": request.station_id,
+                "factory": request.ca_id,
+                "location": self.policy.factory_locations.get(&request.ca_id),
+                "not_after": certificate.not_after,
+            }),
+        );
+        self.store
+            .complete_issuance(
+                &request.ca_id,
+                serial.as_bytes(),
+                certificate.der.clone(),
+                certificate.not_before,
+                certificate.not_after,
+                event,
+            )
+            .await?;
+        Ok(Issued {
+            device_id: checked.device_id.to_string(),
+            certificate,
+            chain: checked.chain,
+        })
+    }
+
+    async fn record_failure(
+        &self,
+        request: &IssueRequest,
+        serial: Serial,
+        err: PkiError,
+    ) -> AuthorityError {
+        let reason = err.to_string();
+        let event = AuditEvent::new(
+            "issuance.failed",
+            Some(request.device_id.clone()),
+            self.env.clock.now(),
+            json!({ "ca": request.ca_id, "serial": serial.to_hex(), "reason": reason }),
+        );
+        if let Err(store_err) = self
+            .store
+            .fail_issuance(&request.ca_id, serial.as_bytes(), reason, event)
+            .await
+        {
+            tracing::error!(%store_err, serial = %serial, "could not mark a failed issuance");
+        }
+        AuthorityError::Pki(err)
+    }
+
+    async fn check(&self, request: &IssueRequest) -> Result<Checked, AuthorityError> {
+        let device_id = DeviceId::parse(&request.device_id).map_err(AuthorityError::BadRequest)?;
+        let csr = VerifiedCsr::from_pem_or_der(&request.csr).map_err(AuthorityError::BadRequest)?;
+        let profile = self.profile_for(&request.profile, &request.ca_id)?;
+        let ca = self.issuing_ca(&request.ca_id).await?;
+
+        // Early, friendly answers; the database re-checks atomically in step 2.
+        if self
+            .store
+            .certificate_by_device(device_id.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(AuthorityError::DeviceIdTaken(device_id.to_string()));
+        }
+        if let Some(other) = self
+            .store
+            .device_for_public_key(&csr.public_key().sha256())
+            .await?
+        {
+            return Err(AuthorityError::PublicKeyTaken(other));
+        }
+
+        let issuer = self.issuer(&ca)?;
+        let alt_names = profile
+            .subject_alt_names
+            .iter()
+            .map(|t| {
+                t.render(SanValues {
+                    device_id: &device_id,
+                    factory: &request.ca_id,
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map_err(AuthorityError::BadRequest)?;
+        let subject = Subject {
+            name: DistinguishedName::new()
+                .with(Attribute::Organization, &self.policy.organization)
+                .with(Attribute::CommonName, device_id.as_str()),
+            public_key: csr.public_key().clone(),
+            alt_names,
+        };
+        let serial = Serial::from_random(self.env.random16());
+        let prepared = PreparedCertificate::prepare(
+            &profile,
+            &subject,
+            serial,
+            self.env.clock.now(),
+            &issuer,
+        )?;
+        let chain = self.chain(&ca.id).await?;
+        Ok(Checked {
+            device_id,
+            csr,
+            prepared,
+            chain,
+        })
+    }
+
+    fn profile_for(&self, name: &str, ca_id: &str) -> Result<Profile, AuthorityError> {
+        let mut profile = self
+            .policy
+            .profiles
+            .get(name)
+            .cloned()
+            .ok_or_else(|| AuthorityError::UnknownProfile(name.to_string()))?;
+        for url in profile
+            .crl_urls
+            .iter_mut()
+            .chain(profile.ca_issuers_urls.iter_mut())
+        {
+            *url = url.replace("{ca}", ca_id);
+        }
+        Ok(profile)
+    }
+
+    async fn issuing_ca(&self, id: &str) -> Result<AuthorityKey, AuthorityError> {
+        let ca = self
+            .store
+            .authority_key(id)
+            .await?
+            .ok_or_else(|| AuthorityError::UnknownCa(id.to_string()))?;
+        if ca.role != KeyRole::Issuing {
+            return Err(AuthorityError::NotAnIssuingCa {
+                id: id.to_string(),
+                role: ca.role.as_str().to_string(),
+            });
+        }
+        Ok(ca)
+    }
+
+    /// The issuer for a CA record, opened once and cached.
+    fn issuer(&self, ca: &AuthorityKey) -> Result<Arc<IssuerKey>, AuthorityError> {
+        let mut cache = self.issuers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(issuer) = cache.get(&ca.id) {
+            return Ok(Arc::clone(issuer));
+        }
+        let corrupt = |reason| AuthorityError::CorruptCa {
+            id: ca.id.clone(),
+            reason,
+        };
+        let uri: KeyUri = ca
+            .key_uri
+            .parse()
+            .map_err(|_| corrupt("unparsable key URI"))?;
+        let der = ca
+            .certificate_der
+            .as_deref()
+            .ok_or_else(|| corrupt("no certificate"))?;
+        let issuer = Arc::new(IssuerKey::from_certificate(der, self.keys.signer(&uri)?)?);
+        cache.insert(ca.id.clone(), Arc::clone(&issuer));
+        Ok(issuer)
+    }
+
+    /// Certificates from CA `id` up to the root: that CA first, root last.
+    pub async fn chain(&self, id: &str) -> Result<Vec<Vec<u8>>, AuthorityError> {
+        let mut chain = Vec::new();
+        let mut next = Some(id.to_string());
+        while let Some(id) = next {
+            let key = self
+                .store
+                .authority_key(&id)
+                .await?
+                .ok_or_else(|| AuthorityError::UnknownCa(id.clone()))?;
+            let der = key.certificate_der.ok_or(AuthorityError::CorruptCa {
+                id: id.clone(),
+                reason: "no certificate",
+            })?;
+            chain.push(der);
+            if chain.len() > 8 {
+                return Err(AuthorityError::CorruptCa {
+                    id,
+                    reason: "parent loop",
+                });
+            }
+            next = key.parent_id;
+        }
+        Ok(chain)
+    }
+}
+
+struct Checked {
+    device_id: DeviceId,
+    csr: VerifiedCsr,
+    prepared: PreparedCertificate,
+    chain: Vec<Vec<u8>>,
+}

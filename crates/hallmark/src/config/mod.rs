@@ -1,0 +1,270 @@
+//! `hallmark.toml`: typed, validated once at start-up.
+//!
+//! Unknown fields are errors (`deny_unknown_fields`), backends are tagged
+//! enums, and every profile is turned into a checked [`Profile`] before any
+//! command runs. The commented reference file is produced by [`render`], the
+//! same code `hallmark init` uses, so the two cannot drift apart.
+
+mod render;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use hallmark_pki::Profile;
+use hallmark_pki::profile::{CertificateKind, ExtendedKeyUsage, KeyUsageBit, check_url};
+use serde::Deserialize;
+
+pub use render::{InitValues, KeysChoice, render};
+
+/// The file name inside a home directory.
+pub const FILE_NAME: &str = "hallmark.toml";
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Who the CA belongs to.
+    pub organization: Organization,
+    /// Where records live.
+    pub store: StoreConfig,
+    /// Where CA keys live.
+    pub keys: KeysConfig,
+    /// Factories (each has an issuing CA of the same id).
+    #[serde(default)]
+    pub factories: Vec<Factory>,
+    /// Public URLs written into certificates.
+    #[serde(default)]
+    pub urls: Urls,
+    /// Device certificate profiles by name.
+    pub profiles: BTreeMap<String, ProfileConfig>,
+}
+
+/// `[organization]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    /// Written into every subject.
+    pub name: String,
+}
+
+/// `[store]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "backend", rename_all = "lowercase", deny_unknown_fields)]
+pub enum StoreConfig {
+    /// The embedded default.
+    Sqlite {
+        /// Database file, relative to the home directory.
+        path: PathBuf,
+    },
+}
+
+/// Where a secret comes from: an environment variable or a file, never argv.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSource {
+    /// Environment variable holding the secret.
+    #[serde(default)]
+    pub env: Option<String>,
+    /// File holding the secret (trailing newline ignored).
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+}
+
+/// `[keys]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "backend", rename_all = "lowercase", deny_unknown_fields)]
+pub enum KeysConfig {
+    /// Software keys, encrypted at rest.
+    Soft {
+        /// Directory of key files, relative to the home directory.
+        dir: PathBuf,
+        /// The passphrase.
+        passphrase: SecretSource,
+    },
+    /// Keys in a PKCS#11 token.
+    Pkcs11 {
+        /// The vendor's PKCS#11 module.
+        module: PathBuf,
+        /// Token label.
+        token: String,
+        /// The user PIN.
+        pin: SecretSource,
+    },
+}
+
+/// `[[factories]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Factory {
+    /// The factory id (also its issuing CA's id).
+    pub id: String,
+    /// Where it is, for audit records.
+    #[serde(default)]
+    pub location: Option<String>,
+}
+
+/// `[urls]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Urls {
+    /// Base URL of CRLs: `{crl_base}/{ca}.crl` goes into the CDP.
+    #[serde(default)]
+    pub crl_base: Option<String>,
+    /// OCSP responder URL for the AIA extension.
+    #[serde(default)]
+    pub ocsp: Option<String>,
+}
+
+/// `[profiles.NAME]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileConfig {
+    /// Certificate lifetime in days (capped at the issuing CA's own end).
+    pub validity_days: u32,
+    /// keyUsage bit names.
+    pub key_usage: Vec<String>,
+    /// extendedKeyUsage names or dotted OIDs.
+    #[serde(default)]
+    pub extended_key_usage: Vec<String>,
+    /// SAN templates.
+    #[serde(default)]
+    pub subject_alt_names: Vec<String>,
+    /// Write the CRL distribution point (needs `urls.crl_base`).
+    #[serde(default = "yes")]
+    pub crl_distribution_point: bool,
+    /// Write the OCSP AIA (needs `urls.ocsp`).
+    #[serde(default = "yes")]
+    pub ocsp: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Config {
+    /// Reads and validates `DIR/hallmark.toml`.
+    pub fn load(home: &Path) -> Result<Self> {
+        let path = home.join(FILE_NAME);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {} (is --home right? `hallmark init` creates it)",
+                path.display()
+            )
+        })?;
+        Self::parse(&text).with_context(|| format!("invalid configuration in {}", path.display()))
+    }
+
+    /// Parses and validates configuration text.
+    pub fn parse(text: &str) -> Result<Self> {
+        let config: Config = toml::from_str(text)?;
+        config.profiles()?;
+        Ok(config)
+    }
+
+    /// Factory locations by factory id (for audit records).
+    pub fn factory_locations(&self) -> HashMap<String, String> {
+        self.factories
+            .iter()
+            .filter_map(|f| Some((f.id.clone(), f.location.clone()?)))
+            .collect()
+    }
+
+    /// The device profiles, checked.
+    pub fn profiles(&self) -> Result<HashMap<String, Profile>> {
+        self.profiles
+            .iter()
+            .map(|(name, p)| {
+                let profile = p
+                    .to_profile(&self.urls)
+                    .with_context(|| format!("profile {name:?}"))?;
+                Ok((name.clone(), profile))
+            })
+            .collect()
+    }
+}
+
+impl ProfileConfig {
+    fn to_profile(&self, urls: &Urls) -> Result<Profile> {
+        let mut key_usage = flagset::FlagSet::default();
+        for name in &self.key_usage {
+            key_usage |= name
+                .parse::<KeyUsageBit>()
+                .with_context(|| format!("key_usage {name:?}"))?
+                .0;
+        }
+        let extended_key_usage = self
+            .extended_key_usage
+            .iter()
+            .map(|n| {
+                n.parse::<ExtendedKeyUsage>()
+                    .with_context(|| format!("extended_key_usage {n:?}"))
+            })
+            .collect::<Result<_>>()?;
+        let subject_alt_names = self
+            .subject_alt_names
+            .iter()
+            .map(|t| {
+                t.parse()
+                    .with_context(|| format!("subject_alt_names {t:?}"))
+            })
+            .collect::<Result<_>>()?;
+        let mut profile = Profile {
+            kind: CertificateKind::EndEntity,
+            validity_seconds: i64::from(self.validity_days) * 86_400,
+            key_usage,
+            extended_key_usage,
+            subject_alt_names,
+            crl_urls: Vec::new(),
+            ocsp_urls: Vec::new(),
+            ca_issuers_urls: Vec::new(),
+            ocsp_no_check: false,
+        };
+        if self.crl_distribution_point {
+            let Some(base) = &urls.crl_base else {
+                bail!("crl_distribution_point = true needs urls.crl_base");
+            };
+            profile
+                .crl_urls
+                .push(format!("{}/{{ca}}.crl", base.trim_end_matches('/')));
+        }
+        if self.ocsp {
+            let Some(ocsp) = &urls.ocsp else {
+                bail!("ocsp = true needs urls.ocsp");
+            };
+            check_url(ocsp)?;
+            profile.ocsp_urls.push(ocsp.clone());
+        }
+        profile.check()?;
+        Ok(profile)
+    }
+}
+
+impl SecretSource {
+    /// Reads the secret. The error names the source, never the value.
+    pub fn read(&self, home: &Path, what: &str) -> Result<zeroize::Zeroizing<String>> {
+        if let Some(var) = &self.env {
+            if let Ok(value) = std::env::var(var) {
+                if !value.is_empty() {
+                    return Ok(zeroize::Zeroizing::new(value));
+                }
+            }
+        }
+        if let Some(file) = &self.file {
+            let path = home.join(file);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the {what} file {}", path.display()))?;
+            let value = text.trim_end_matches(['\r', '\n']).to_string();
+            if !value.is_empty() {
+                return Ok(zeroize::Zeroizing::new(value));
+            }
+        }
+        match (&self.env, &self.file) {
+            (Some(var), _) => {
+                bail!("the {what} is not set: export {var}=... (or name a file in hallmark.toml)")
+            }
+            (None, Some(file)) => bail!("the {what} file {} is empty", file.display()),
+            (None, None) => bail!("hallmark.toml names no source for the {what} (env or file)"),
+        }
+    }
+}

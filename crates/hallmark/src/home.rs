@@ -1,0 +1,94 @@
+//! Opening a Hallmark home: configuration, key store, store, authority.
+//! The one place where concrete backends are chosen.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use hallmark_authority::{Authority, Env, Policy};
+use hallmark_keys::{KeyStore, Pkcs11Config, Pkcs11KeyStore, SoftKeyStore};
+use hallmark_store::{SqliteStore, Store};
+
+use crate::config::{Config, KeysConfig, StoreConfig};
+
+/// A loaded home directory.
+#[derive(Debug)]
+pub struct Home {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Its validated configuration.
+    pub config: Config,
+}
+
+impl Home {
+    /// Loads `dir/hallmark.toml`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            config: Config::load(dir)?,
+        })
+    }
+
+    /// Opens the configured key store, reading its secret.
+    pub fn key_store(&self) -> Result<Arc<dyn KeyStore>> {
+        open_key_store(&self.dir, &self.config.keys)
+    }
+
+    /// Opens (and migrates) the configured store.
+    pub async fn store(&self) -> Result<Arc<dyn Store>> {
+        open_store(&self.dir, &self.config.store).await
+    }
+
+    /// The authority over this home's backends.
+    pub async fn authority(&self) -> Result<Authority> {
+        let policy = Policy {
+            organization: self.config.organization.name.clone(),
+            profiles: self.config.profiles()?,
+            factory_locations: self.config.factory_locations(),
+        };
+        Ok(Authority::new(
+            self.store().await?,
+            self.key_store()?,
+            Env::system(),
+            policy,
+        ))
+    }
+}
+
+/// Opens a key store from its configuration.
+pub fn open_key_store(home: &Path, keys: &KeysConfig) -> Result<Arc<dyn KeyStore>> {
+    Ok(match keys {
+        KeysConfig::Soft {
+            dir, passphrase, ..
+        } => {
+            let secret = passphrase.read(home, "key passphrase")?;
+            Arc::new(SoftKeyStore::open(home.join(dir), secret)?)
+        }
+        KeysConfig::Pkcs11 {
+            module, token, pin, ..
+        } => {
+            let pin = pin.read(home, "PKCS#11 PIN")?;
+            let config = Pkcs11Config {
+                module: module.clone(),
+                token_label: token.clone(),
+                pin,
+            };
+            Arc::new(Pkcs11KeyStore::open(config)?)
+        }
+    })
+}
+
+/// Opens and migrates a store from its configuration.
+pub async fn open_store(home: &Path, store: &StoreConfig) -> Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = match store {
+        StoreConfig::Sqlite { path } => {
+            let path = home.join(path);
+            Arc::new(
+                SqliteStore::open(&path)
+                    .with_context(|| format!("cannot open the database {}", path.display()))?,
+            )
+        }
+    };
+    store.migrate().await?;
+    Ok(store)
+}

@@ -1,0 +1,175 @@
+//! Running the `hallmark` binary the way a user does.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hallmark_testkit::tools::{self, KeySpec};
+
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+/// A temporary working directory with a Hallmark home inside.
+pub struct Cli {
+    pub dir: tempfile::TempDir,
+    pub envs: Vec<(String, String)>,
+}
+
+impl Cli {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            envs: vec![("HALLMARK_PASSPHRASE".into(), PASSPHRASE.into())],
+        }
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `hallmark --home <home> ARGS`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hallmark"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .current_dir(self.dir.path())
+            .arg("--home")
+            .arg(self.home())
+            .args(args);
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "hallmark {args:?} failed:\n{}",
+            text(&out)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs and asserts failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "hallmark {args:?} succeeded:\n{}",
+            text(&out)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    pub fn init_soft(&self) {
+        self.ok(&[
+            "init",
+            "--org",
+            "Acme Devices",
+            "--factory",
+            "berlin",
+            "--factory",
+            "shenzhen",
+        ]);
+    }
+
+    /// Writes `ca chain --ca ID` to a file and returns its path.
+    pub fn chain_file(&self, ca: &str) -> PathBuf {
+        let path = self.path(&format!("chain-{ca}.pem"));
+        std::fs::write(&path, self.ok(&["ca", "chain", "--ca", ca])).unwrap();
+        path
+    }
+
+    /// A CSR made by OpenSSL: returns (key path, CSR path).
+    pub fn csr(
+        &self,
+        name: &str,
+        spec: KeySpec,
+        digest: Option<&str>,
+        der: bool,
+    ) -> (PathBuf, PathBuf) {
+        let key = tools::make_key(self.dir.path(), name, spec);
+        let (pem, _) = tools::make_csr(&key, name, digest);
+        let path = if der {
+            key.with_extension("csr.der")
+        } else {
+            pem
+        };
+        (key, path)
+    }
+
+    /// Issue with the default profile; returns the output of the command.
+    pub fn issue(&self, ca: &str, csr: &Path, device: &str, out: &Path) -> Output {
+        self.run(&[
+            "issue",
+            "--ca",
+            ca,
+            "--csr",
+            csr.to_str().unwrap(),
+            "--device-id",
+            device,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    }
+
+    /// Counts (issued certificates, audit events) with sqlite3, the independent reader.
+    pub fn counts(&self) -> (u64, u64) {
+        let db = self.home().join("hallmark.db");
+        let q = |sql: &str| -> u64 {
+            let out = Command::new("sqlite3")
+                .arg(&db)
+                .arg(sql)
+                .output()
+                .expect("sqlite3 missing: apt-get install sqlite3");
+            assert!(out.status.success(), "{}", text(&out));
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+        };
+        (
+            q("SELECT count(*) FROM certificates"),
+            q("SELECT count(*) FROM audit_log"),
+        )
+    }
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Verifies `leaf` against the chain printed by `ca chain` with OpenSSL and pkilint.
+pub fn verify_device_cert(cli: &Cli, ca: &str, leaf: &Path) {
+    let chain = cli.chain_file(ca);
+    let root = cli.chain_file("root");
+    tools::openssl_verify(&root, &[&chain], leaf, Some("sslclient"))
+        .unwrap_or_else(|e| panic!("openssl verify {}: {e}", leaf.display()));
+    tools::lint_certificate(leaf).unwrap_or_else(|e| panic!("pkilint {}: {e}", leaf.display()));
+}
+
+/// Splits a PEM bundle into one file per certificate; returns the paths in order.
+pub fn split_pem(dir: &Path, bundle: &str, prefix: &str) -> Vec<PathBuf> {
+    bundle
+        .split_inclusive("-----END CERTIFICATE-----\n")
+        .filter(|b| b.contains("BEGIN CERTIFICATE"))
+        .enumerate()
+        .map(|(i, block)| {
+            let path = dir.join(format!("{prefix}-{i}.pem"));
+            std::fs::write(&path, block).unwrap();
+            path
+        })
+        .collect()
+}

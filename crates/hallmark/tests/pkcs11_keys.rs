@@ -1,0 +1,155 @@
+//! The foundation walkthrough with CA keys in a fresh SoftHSM2 token.
+
+mod common;
+
+use common::{Cli, text, verify_device_cert};
+use hallmark_keys::{KeyAttributes, KeyUri, Pkcs11Config, Pkcs11KeyStore};
+use hallmark_testkit::softhsm::SoftHsm;
+use hallmark_testkit::tools::KeySpec;
+
+fn pkcs11_cli(hsm: &SoftHsm) -> Cli {
+    let mut cli = Cli::new();
+    cli.envs = vec![
+        (
+            "SOFTHSM2_CONF".into(),
+            hsm.conf_path().to_str().unwrap().into(),
+        ),
+        ("HALLMARK_PKCS11_PIN".into(), hsm.pin().to_string()),
+    ];
+    cli
+}
+
+fn init_args<'a>(hsm: &'a SoftHsm, token: &'a str) -> Vec<&'a str> {
+    vec![
+        "init",
+        "--org",
+        "Acme Devices",
+        "--factory",
+        "berlin",
+        "--keys",
+        "pkcs11",
+        "--pkcs11-module",
+        hsm.module_path().to_str().unwrap(),
+        "--pkcs11-token",
+        token,
+    ]
+}
+
+#[test]
+fn hierarchy_in_softhsm_with_never_extractable_keys() {
+    let hsm = SoftHsm::new();
+    let cli = pkcs11_cli(&hsm);
+    cli.ok(&init_args(&hsm, hsm.token_label()));
+
+    let json: serde_json::Value = serde_json::from_str(&cli.ok(&["ca", "list", "--json"])).unwrap();
+    let uris: Vec<String> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key_uri"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        uris.len(),
+        5,
+        "root, berlin, ocsp-berlin, station-ca, audit: {uris:?}"
+    );
+    assert!(
+        uris.iter().all(
+            |u| u.starts_with("pkcs11:") && u.contains(&format!("token={}", hsm.token_label()))
+        ),
+        "{uris:?}"
+    );
+    // No key file anywhere in the home.
+    assert!(!cli.home().join("keys").exists());
+
+    // Issue and verify a device certificate signed inside the token.
+    let (_, csr) = cli.csr("dev", KeySpec::Ec("prime256v1"), Some("sha256"), false);
+    let out = cli.path("dev.pem");
+    let run = cli.issue("berlin", &csr, "ACME-0001", &out);
+    assert!(run.status.success(), "{}", text(&run));
+    verify_device_cert(&cli, "berlin", &out);
+    let (_, csr) = cli.csr("dev-ed", KeySpec::Ed25519, None, true);
+    let out = cli.path("dev-ed.pem");
+    assert!(
+        cli.issue("berlin", &csr, "ACME-0002", &out)
+            .status
+            .success()
+    );
+    verify_device_cert(&cli, "berlin", &out);
+    for ca in ["station-ca", "ocsp-berlin"] {
+        let chain = cli.ok(&["ca", "chain", "--ca", ca]);
+        let parts = common::split_pem(cli.dir.path(), &chain, ca);
+        let untrusted: Vec<&std::path::Path> = parts[1..parts.len() - 1]
+            .iter()
+            .map(|p| p.as_path())
+            .collect();
+        hallmark_testkit::tools::openssl_verify(parts.last().unwrap(), &untrusted, &parts[0], None)
+            .unwrap();
+        hallmark_testkit::tools::lint_certificate(&parts[0]).unwrap();
+    }
+
+    // Every CA key is sensitive and has never been extractable: asked through PKCS#11 …
+    let store = Pkcs11KeyStore::open(Pkcs11Config {
+        module: hsm.module_path().to_path_buf(),
+        token_label: hsm.token_label().to_string(),
+        pin: hsm.pin(),
+    })
+    .unwrap();
+    for uri in &uris {
+        let p = store.protection(&uri.parse::<KeyUri>().unwrap()).unwrap();
+        assert!(
+            p.sensitive && !p.extractable && p.never_extractable && p.always_sensitive,
+            "{uri}: {p:?}"
+        );
+    }
+    // … and as OpenSC's pkcs11-tool, an independent reader, sees them.
+    let listing = std::process::Command::new("pkcs11-tool")
+        .env("SOFTHSM2_CONF", hsm.conf_path())
+        .args([
+            "--module",
+            hsm.module_path().to_str().unwrap(),
+            "--token-label",
+            hsm.token_label(),
+            "--login",
+            "--pin",
+            &hsm.pin(),
+            "--list-objects",
+            "--type",
+            "privkey",
+        ])
+        .output()
+        .expect("pkcs11-tool missing: apt-get install opensc");
+    let listing = text(&listing);
+    assert_eq!(
+        listing.matches("Private Key Object").count(),
+        5,
+        "{listing}"
+    );
+    assert_eq!(listing.matches("never extractable").count(), 5, "{listing}");
+}
+
+#[test]
+fn wrong_pin_missing_token_and_missing_module_are_clear_errors() {
+    let hsm = SoftHsm::new();
+    let mut cli = pkcs11_cli(&hsm);
+
+    let err = cli.fails(&init_args(&hsm, "no-such-token"));
+    assert!(err.contains("no-such-token"), "{err}");
+    assert!(!cli.home().exists());
+
+    let mut args = init_args(&hsm, hsm.token_label());
+    args[8] = "/nonexistent/libpkcs11.so";
+    let err = cli.fails(&args);
+    assert!(err.contains("/nonexistent/libpkcs11.so"), "{err}");
+    assert!(!cli.home().exists());
+
+    cli.envs[1].1 = "99999999".into();
+    let err = cli.fails(&init_args(&hsm, hsm.token_label()));
+    assert!(err.to_lowercase().contains("pin"), "{err}");
+    assert!(!err.contains("99999999"), "the PIN leaked: {err}");
+    assert!(!cli.home().exists());
+
+    cli.envs.pop();
+    let err = cli.fails(&init_args(&hsm, hsm.token_label()));
+    assert!(err.contains("HALLMARK_PKCS11_PIN"), "{err}");
+}
