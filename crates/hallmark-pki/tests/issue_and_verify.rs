@@ -1,6 +1,8 @@
 //! Builds a root → issuing CA → device chain with in-memory keys and has
 //! OpenSSL and pkilint judge every certificate; checks each CSR refusal.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests report failures by panicking
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -22,7 +24,7 @@ struct TestKey {
 }
 
 impl TestKey {
-    fn new(alg: KeyAlgorithm) -> Arc<dyn Signer> {
+    fn generate(alg: KeyAlgorithm) -> Arc<dyn Signer> {
         let signing = match alg {
             KeyAlgorithm::EcdsaP256 => &sig::ECDSA_P256_SHA256_ASN1_SIGNING,
             _ => &sig::ECDSA_P384_SHA384_ASN1_SIGNING,
@@ -82,7 +84,7 @@ fn ca_subject(cn: &str) -> DistinguishedName {
 }
 
 fn hierarchy() -> Hierarchy {
-    let root_key = TestKey::new(KeyAlgorithm::EcdsaP384);
+    let root_key = TestKey::generate(KeyAlgorithm::EcdsaP384);
     let root_name = ca_subject("Acme Root CA");
     let root_issuer = IssuerKey::self_signed(&root_name, root_key.clone()).unwrap();
     let root_subject = Subject {
@@ -105,7 +107,7 @@ fn hierarchy() -> Hierarchy {
         .unwrap();
     let root_issuer = IssuerKey::from_certificate(&root.der, root_issuer.signer().clone()).unwrap();
 
-    let ica_key = TestKey::new(KeyAlgorithm::EcdsaP256);
+    let ica_key = TestKey::generate(KeyAlgorithm::EcdsaP256);
     let ica_subject = Subject {
         name: ca_subject("Acme Factory berlin Issuing CA"),
         public_key: hallmark_pki::PublicKey::from_spki_der(ica_key.public_key_der()).unwrap(),
@@ -355,7 +357,7 @@ fn malformed_input_is_refused() {
 #[test]
 fn issuer_key_must_match_its_certificate() {
     let h = hierarchy();
-    let other = TestKey::new(KeyAlgorithm::EcdsaP256);
+    let other = TestKey::generate(KeyAlgorithm::EcdsaP256);
     assert!(matches!(
         IssuerKey::from_certificate(&h.ica_der, other).unwrap_err(),
         PkiError::IssuerKeyMismatch

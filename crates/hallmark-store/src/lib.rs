@@ -1,1 +1,60 @@
-//! placeholder
+//! Hallmark's durable state behind one trait, [`Store`], with a SQLite
+//! backend ([`SqliteStore`]); PostgreSQL follows behind the same trait.
+//!
+//! # The trait
+//!
+//! [`Store`] is async (`#[async_trait]`), object safe and
+//! `Send + Sync + Debug`, so callers hold an `Arc<dyn Store>` and never know
+//! the backend. It keeps the CA hierarchy's keys ([`AuthorityKey`]), one
+//! [`CertificateRecord`] per issuance attempt and the append-only audit log
+//! ([`AuditRecord`]). Issuance goes in Boulder-style steps:
+//! [`reserve_issuance`](Store::reserve_issuance) inserts a pending record
+//! (holding device id, public key and serial),
+//! [`complete_issuance`](Store::complete_issuance) stores the signed
+//! certificate, [`fail_issuance`](Store::fail_issuance) releases device id
+//! and key (the serial stays used forever).
+//!
+//! Every uniqueness rule is a unique index in the database, checked inside
+//! the writing transaction, so it holds across processes and server nodes:
+//! the database, not process memory, decides who wins a race. Every mutating
+//! method takes the [`AuditEvent`] describing it; the change and its audit
+//! record commit together or not at all. Audit records get a database
+//! assigned, gap-free `seq` in commit order, and their data bytes are
+//! returned exactly as stored ([`AuditRecord::data_json`]) for the Merkle
+//! log built over them.
+//!
+//! # The durability rule
+//!
+//! A mutating method returns `Ok` only after its transaction is durably
+//! committed (SQLite: WAL with `synchronous=FULL`, so `COMMIT` includes the
+//! fsync). A certificate may therefore leave the process as soon as
+//! `complete_issuance` returned.
+//!
+//! # The batching writer (SQLite)
+//!
+//! Durable commits, not signatures, bound a CA's throughput (one fsync costs
+//! more than signing a certificate). [`SqliteStore`] therefore has a single
+//! writer thread owning the write connection. Callers send it jobs over a
+//! channel; it takes the first, drains whatever else is queued (up to
+//! [`sqlite::MAX_BATCH`]), runs them all in one `BEGIN IMMEDIATE`
+//! transaction, each inside its own `SAVEPOINT` so that one job's refusal
+//! rolls back only that job, commits once, and only then answers every job.
+//! If the commit fails, every job of the batch gets the error. Many
+//! concurrent callers thus share one fsync while each is still answered only
+//! after its own work is durable. Reads use a small pool of read-only
+//! connections on tokio's blocking pool; WAL lets them run beside the
+//! writer. Dropping the store lets the writer commit everything queued and
+//! joins it.
+
+mod error;
+pub mod model;
+pub mod sqlite;
+mod store;
+
+pub use error::{BackendError, StoreError};
+pub use model::{
+    AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent,
+    IssuanceStatus, KeyOrigin, KeyRole, UnixSeconds,
+};
+pub use sqlite::{SqliteStore, WriterStats};
+pub use store::Store;

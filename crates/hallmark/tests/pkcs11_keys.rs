@@ -1,5 +1,7 @@
 //! The foundation walkthrough with CA keys in a fresh SoftHSM2 token.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests report failures by panicking
+
 mod common;
 
 use common::{Cli, text, verify_device_cert};

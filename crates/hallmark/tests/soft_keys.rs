@@ -1,6 +1,8 @@
 //! The foundation walkthrough on encrypted software keys, judged by OpenSSL,
 //! pkilint and sqlite3.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests report failures by panicking
+
 mod common;
 
 use common::{Cli, PASSPHRASE, split_pem, text, verify_device_cert};

@@ -36,8 +36,7 @@ pub async fn run(home: &Home, args: IssueArgs) -> Result<()> {
         )
     })?;
     println!(
-        "issued {} for device {} by CA {} (serial {}) -> {}",
-        "certificate",
+        "issued certificate for device {} by CA {} (serial {}) -> {}",
         issued.device_id,
         args.ca,
         issued.certificate.serial,

@@ -243,12 +243,11 @@ impl ProfileConfig {
 impl SecretSource {
     /// Reads the secret. The error names the source, never the value.
     pub fn read(&self, home: &Path, what: &str) -> Result<zeroize::Zeroizing<String>> {
-        if let Some(var) = &self.env {
-            if let Ok(value) = std::env::var(var) {
-                if !value.is_empty() {
-                    return Ok(zeroize::Zeroizing::new(value));
-                }
-            }
+        if let Some(var) = &self.env
+            && let Ok(value) = std::env::var(var)
+            && !value.is_empty()
+        {
+            return Ok(zeroize::Zeroizing::new(value));
         }
         if let Some(file) = &self.file {
             let path = home.join(file);

@@ -1,0 +1,11 @@
+//! The backend conformance suite: every [`Store`](hallmark_store::Store)
+//! backend must pass these checks. Each check takes a fresh, migrated
+//! store; a backend's test file calls each one from its own `#[tokio::test]`.
+//! Concurrency checks take an `Arc<dyn Store>` (they spawn tasks) and should
+//! run on a multi-thread runtime.
+
+pub mod audit;
+pub mod concurrency;
+pub mod fixtures;
+pub mod issuance;
+pub mod keys;

@@ -1,0 +1,204 @@
+//! The SQLite backend: the conformance suite on real database files, plus
+//! SQLite-specific checks (batching, close, pragmas, schema versions).
+
+mod conformance;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use conformance::fixtures::{NOW, TestResult};
+use conformance::{audit, concurrency, issuance, keys};
+use hallmark_store::{AuditEvent, SqliteStore, Store, StoreError};
+use serde_json::json;
+use tempfile::TempDir;
+
+/// A fresh, migrated store in its own temporary directory (kept alive by
+/// the returned `TempDir`).
+async fn fresh() -> TestResult<(TempDir, SqliteStore)> {
+    let dir = tempfile::tempdir()?;
+    let store = SqliteStore::open(&dir.path().join("hallmark.db"))?;
+    store.migrate().await?;
+    Ok((dir, store))
+}
+
+async fn fresh_shared() -> TestResult<(TempDir, Arc<dyn Store>)> {
+    let (dir, store) = fresh().await?;
+    Ok((dir, Arc::new(store)))
+}
+
+macro_rules! conformance {
+    ($($check:path => $name:ident),+ $(,)?) => {$(
+        #[tokio::test]
+        async fn $name() -> TestResult {
+            let (_dir, store) = fresh().await?;
+            $check(&store).await
+        }
+    )+};
+}
+
+conformance! {
+    keys::migrate_is_idempotent => migrate_is_idempotent,
+    keys::authority_keys_round_trip => authority_keys_round_trip,
+    keys::duplicate_authority_key => duplicate_authority_key,
+    issuance::reserve_complete_lifecycle => reserve_complete_lifecycle,
+    issuance::fail_frees_device_and_key => fail_frees_device_and_key,
+    issuance::device_id_taken => device_id_taken,
+    issuance::public_key_taken => public_key_taken,
+    issuance::serial_never_reused => serial_never_reused,
+    issuance::complete_requires_pending => complete_requires_pending,
+    issuance::bad_reservations_refused => bad_reservations_refused,
+    audit::audit_seq_and_bytes => audit_seq_and_bytes,
+    audit::refusal_appends_no_audit_event => refusal_appends_no_audit_event,
+}
+
+macro_rules! conformance_concurrent {
+    ($($check:path => $multi:ident, $current:ident),+ $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $multi() -> TestResult {
+            let (_dir, store) = fresh_shared().await?;
+            $check(store).await
+        }
+
+        #[tokio::test]
+        async fn $current() -> TestResult {
+            let (_dir, store) = fresh_shared().await?;
+            $check(store).await
+        }
+    )+};
+}
+
+conformance_concurrent! {
+    concurrency::concurrent_distinct_devices
+        => concurrent_distinct_devices, concurrent_distinct_devices_current_thread,
+    concurrency::concurrent_same_device
+        => concurrent_same_device, concurrent_same_device_current_thread,
+    concurrency::concurrent_same_public_key
+        => concurrent_same_public_key, concurrent_same_public_key_current_thread,
+}
+
+#[tokio::test]
+async fn survives_reopen() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("hallmark.db");
+    concurrency::survives_reopen(|| {
+        let path = path.clone();
+        async move { Ok(Arc::new(SqliteStore::open(&path)?) as Arc<dyn Store>) }
+    })
+    .await
+}
+
+fn audit_event(i: usize) -> AuditEvent {
+    AuditEvent::new("test.write", None, NOW, json!({ "i": i }))
+}
+
+/// 200 concurrent writers share commits: fewer commits than jobs. (A claim
+/// about structure: the writer drains its queue into one transaction.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batching_shares_commits() -> TestResult {
+    let (_dir, store) = fresh().await?;
+    let store = Arc::new(store);
+    let before = store.stats();
+    let mut writers = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let store = Arc::clone(&store);
+        writers.spawn(async move { store.append_audit(audit_event(i)).await });
+    }
+    while let Some(joined) = writers.join_next().await {
+        joined??;
+    }
+    let after = store.stats();
+    let (jobs, commits) = (after.jobs - before.jobs, after.commits - before.commits);
+    assert_eq!(jobs, 200);
+    assert!(
+        commits < jobs,
+        "{commits} commits for {jobs} jobs: no batching"
+    );
+    assert!(after.largest_batch > 1);
+    assert_eq!(after.failed_batches, 0);
+    let log = store.audit_events(0, 1000).await?;
+    assert!(log.iter().enumerate().all(|(i, r)| r.seq == i as i64 + 1));
+    assert_eq!(log.len(), 200);
+    Ok(())
+}
+
+/// Dropping the store commits every job already queued, even if its caller
+/// stopped waiting.
+#[tokio::test]
+async fn drop_commits_queued_jobs() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("hallmark.db");
+    let store = SqliteStore::open(&path)?;
+    store.migrate().await?;
+    for i in 0..20 {
+        // Poll each append just far enough to queue its job, then abandon it.
+        let append = tokio::task::unconstrained(store.append_audit(audit_event(i)));
+        tokio::select! {
+            biased;
+            _ = append => {}
+            () = std::future::ready(()) => {}
+        }
+    }
+    drop(store);
+    let store = SqliteStore::open(&path)?;
+    assert_eq!(store.audit_events(0, 100).await?.len(), 20);
+    Ok(())
+}
+
+/// The file is in WAL mode with the schema version recorded.
+#[tokio::test]
+async fn wal_mode_and_schema_version() -> TestResult {
+    let (dir, store) = fresh().await?;
+    let conn = rusqlite::Connection::open(dir.path().join("hallmark.db"))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+    assert_eq!(mode, "wal");
+    let versions: i64 = conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+        r.get(0)
+    })?;
+    assert_eq!(versions, 1);
+    drop(store);
+    Ok(())
+}
+
+/// A database written by a newer build is refused, not modified.
+#[tokio::test]
+async fn newer_schema_refused() -> TestResult {
+    let (dir, store) = fresh().await?;
+    let conn = rusqlite::Connection::open(dir.path().join("hallmark.db"))?;
+    conn.execute(
+        "INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)",
+        [],
+    )?;
+    let err = store.migrate().await.err().ok_or("newer schema accepted")?;
+    assert!(
+        matches!(
+            err,
+            StoreError::SchemaTooNew {
+                found: 99,
+                supported: 1
+            }
+        ),
+        "{err:?}"
+    );
+    Ok(())
+}
+
+/// Opening a path in a missing directory fails with a backend error.
+#[tokio::test]
+async fn open_reports_bad_path() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let err = SqliteStore::open(&dir.path().join("missing/dir/hallmark.db"))
+        .err()
+        .ok_or("opened a file in a missing directory")?;
+    assert!(
+        matches!(
+            err,
+            StoreError::Backend {
+                operation: "open database",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let _: &Path = dir.path();
+    Ok(())
+}
