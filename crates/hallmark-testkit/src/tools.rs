@@ -38,7 +38,11 @@ pub fn openssl() -> Command {
 /// Runs openssl with `args`; panics (with its output) when it fails.
 pub fn openssl_ok(args: &[&str]) -> String {
     let out = run(openssl().args(args), "apt-get install openssl");
-    assert!(out.status.success(), "openssl {args:?} failed:\n{}", text(&out));
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed:\n{}",
+        text(&out)
+    );
     text(&out)
 }
 
@@ -185,7 +189,15 @@ pub fn make_csr(key: &Path, cn: &str, digest: Option<&str>) -> (PathBuf, Vec<u8>
     let mut pem_args = args.clone();
     pem_args.extend(["-out", path_str(&pem)]);
     openssl_ok(&pem_args);
-    openssl_ok(&["req", "-in", path_str(&pem), "-outform", "DER", "-out", path_str(&der)]);
+    openssl_ok(&[
+        "req",
+        "-in",
+        path_str(&pem),
+        "-outform",
+        "DER",
+        "-out",
+        path_str(&der),
+    ]);
     let bytes = std::fs::read(&der).expect("read CSR");
     (pem, bytes)
 }

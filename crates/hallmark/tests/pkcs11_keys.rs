@@ -4,10 +4,9 @@
 
 mod common;
 
-use common::{Cli, text, verify_device_cert};
+use common::{Cli, text};
 use hallmark_keys::{KeyAttributes, KeyUri, Pkcs11Config, Pkcs11KeyStore};
 use hallmark_testkit::softhsm::SoftHsm;
-use hallmark_testkit::tools::KeySpec;
 
 fn pkcs11_cli(hsm: &SoftHsm) -> Cli {
     let mut cli = Cli::new();
@@ -64,31 +63,9 @@ fn hierarchy_in_softhsm_with_never_extractable_keys() {
     // No key file anywhere in the home.
     assert!(!cli.home().join("keys").exists());
 
-    // Issue and verify a device certificate signed inside the token.
-    let (_, csr) = cli.csr("dev", KeySpec::Ec("prime256v1"), Some("sha256"), false);
-    let out = cli.path("dev.pem");
-    let run = cli.issue("berlin", &csr, "ACME-0001", &out);
-    assert!(run.status.success(), "{}", text(&run));
-    verify_device_cert(&cli, "berlin", &out);
-    let (_, csr) = cli.csr("dev-ed", KeySpec::Ed25519, None, true);
-    let out = cli.path("dev-ed.pem");
-    assert!(
-        cli.issue("berlin", &csr, "ACME-0002", &out)
-            .status
-            .success()
-    );
-    verify_device_cert(&cli, "berlin", &out);
-    for ca in ["station-ca", "ocsp-berlin"] {
-        let chain = cli.ok(&["ca", "chain", "--ca", ca]);
-        let parts = common::split_pem(cli.dir.path(), &chain, ca);
-        let untrusted: Vec<&std::path::Path> = parts[1..parts.len() - 1]
-            .iter()
-            .map(|p| p.as_path())
-            .collect();
-        hallmark_testkit::tools::openssl_verify(parts.last().unwrap(), &untrusted, &parts[0], None)
-            .unwrap();
-        hallmark_testkit::tools::lint_certificate(&parts[0]).unwrap();
-    }
+    // Every CA certificate and a device certificate per accepted key type, signed inside the token.
+    common::check_ca_certificates(&cli, &["berlin", "station-ca", "ocsp-berlin"]);
+    common::issue_every_key_type(&cli, &["berlin"]);
 
     // Every CA key is sensitive and has never been extractable: asked through PKCS#11 …
     let store = Pkcs11KeyStore::open(Pkcs11Config {

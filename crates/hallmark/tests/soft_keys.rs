@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Cli, PASSPHRASE, split_pem, text, verify_device_cert};
+use common::{Cli, PASSPHRASE, split_pem, text};
 use hallmark_testkit::tools::{self, KeySpec};
 
 #[test]
@@ -77,22 +77,16 @@ fn init_builds_a_verifiable_lint_clean_hierarchy() {
         "{root_text}"
     );
 
-    for ca in ["berlin", "shenzhen", "station-ca", "ocsp-berlin"] {
-        let chain = cli.ok(&["ca", "chain", "--ca", ca]);
-        let parts = split_pem(cli.dir.path(), &chain, ca);
-        assert_eq!(
-            parts.last().map(|p| std::fs::read_to_string(p).unwrap()),
-            Some(root_pem.clone()),
-            "{ca}: root last"
-        );
-        let untrusted: Vec<&std::path::Path> = parts[1..].iter().map(|p| p.as_path()).collect();
-        tools::openssl_verify(&root, &untrusted, &parts[0], None)
-            .unwrap_or_else(|e| panic!("{ca}: {e}"));
-        for part in &parts {
-            tools::lint_certificate(part).unwrap_or_else(|e| panic!("{ca}: {e}"));
-        }
-        tools::lint_chain_link(&parts[1], &parts[0]).unwrap_or_else(|e| panic!("{ca}: {e}"));
-    }
+    common::check_ca_certificates(
+        &cli,
+        &[
+            "berlin",
+            "shenzhen",
+            "station-ca",
+            "ocsp-berlin",
+            "ocsp-shenzhen",
+        ],
+    );
     let ica = split_pem(
         cli.dir.path(),
         &cli.ok(&["ca", "chain", "--ca", "berlin"]),
@@ -178,61 +172,7 @@ fn secrets_stay_out_of_files_and_keys_are_encrypted() {
 fn every_accepted_key_type_is_issued_and_verifies() {
     let cli = Cli::new();
     cli.init_soft();
-    let cases = [
-        ("p256-pem", KeySpec::Ec("prime256v1"), Some("sha256"), false),
-        ("p256-der", KeySpec::Ec("prime256v1"), Some("sha256"), true),
-        ("p384", KeySpec::Ec("secp384r1"), Some("sha384"), false),
-        ("ed25519", KeySpec::Ed25519, None, true),
-        ("rsa2048", KeySpec::Rsa(2048), Some("sha256"), false),
-        ("rsa4096", KeySpec::Rsa(4096), Some("sha256"), true),
-    ];
-    for (i, (name, spec, digest, der)) in cases.into_iter().enumerate() {
-        let (_, csr) = cli.csr(name, spec, digest, der);
-        let out = cli.path(&format!("{name}.pem"));
-        let device = format!("ACME-{i:04}");
-        let run = cli.issue(
-            if i % 2 == 0 { "berlin" } else { "shenzhen" },
-            &csr,
-            &device,
-            &out,
-        );
-        assert!(run.status.success(), "{name}: {}", text(&run));
-        verify_device_cert(&cli, if i % 2 == 0 { "berlin" } else { "shenzhen" }, &out);
-        let cert = tools::openssl_ok(&[
-            "x509",
-            "-in",
-            out.to_str().unwrap(),
-            "-noout",
-            "-text",
-            "-serial",
-            "-subject",
-        ]);
-        assert!(
-            cert.contains(&format!("CN=ACME-{i:04}"))
-                || cert.contains(&format!("CN = ACME-{i:04}")),
-            "{cert}"
-        );
-        assert!(cert.contains("TLS Web Client Authentication"), "{cert}");
-        assert!(cert.contains("http://127.0.0.1:8080/crl/"), "{cert}");
-        assert!(
-            cert.contains("OCSP - URI:http://127.0.0.1:8080/ocsp"),
-            "{cert}"
-        );
-        assert!(
-            cert.contains(&format!(
-                "URI:https://devices.example.com/{}/{device}",
-                if i % 2 == 0 { "berlin" } else { "shenzhen" }
-            )),
-            "{cert}"
-        );
-        let serial = cert
-            .lines()
-            .find_map(|l| l.strip_prefix("serial="))
-            .unwrap();
-        assert_eq!(serial.len(), 32, "16-byte serial: {serial}");
-    }
-    let (issued, _) = cli.counts();
-    assert_eq!(issued, 6);
+    common::issue_every_key_type(&cli, &["berlin", "shenzhen"]);
 }
 
 #[test]

@@ -173,3 +173,84 @@ pub fn split_pem(dir: &Path, bundle: &str, prefix: &str) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// The device key types Hallmark accepts, as (name, OpenSSL key, digest, CSR in DER?).
+pub const ACCEPTED_KEYS: [(&str, KeySpec, Option<&str>, bool); 6] = [
+    ("p256-pem", KeySpec::Ec("prime256v1"), Some("sha256"), false),
+    ("p256-der", KeySpec::Ec("prime256v1"), Some("sha256"), true),
+    ("p384", KeySpec::Ec("secp384r1"), Some("sha384"), false),
+    ("ed25519", KeySpec::Ed25519, None, true),
+    ("rsa2048", KeySpec::Rsa(2048), Some("sha256"), false),
+    ("rsa4096", KeySpec::Rsa(4096), Some("sha256"), true),
+];
+
+/// Every CA certificate of the home verifies against the root and is lint-clean,
+/// and links to its issuer (AKI = issuer SKI, names, signature).
+pub fn check_ca_certificates(cli: &Cli, ids: &[&str]) {
+    let root = cli.path("root.pem");
+    std::fs::write(&root, cli.ok(&["ca", "chain", "--ca", "root"])).unwrap();
+    tools::lint_certificate(&root).unwrap_or_else(|e| panic!("root: {e}"));
+    for ca in ids {
+        let chain = cli.ok(&["ca", "chain", "--ca", ca]);
+        let parts = split_pem(cli.dir.path(), &chain, ca);
+        assert_eq!(
+            std::fs::read(parts.last().unwrap()).unwrap(),
+            std::fs::read(&root).unwrap(),
+            "{ca}: root last"
+        );
+        let untrusted: Vec<&Path> = parts[1..parts.len() - 1]
+            .iter()
+            .map(|p| p.as_path())
+            .collect();
+        tools::openssl_verify(&root, &untrusted, &parts[0], None)
+            .unwrap_or_else(|e| panic!("{ca}: {e}"));
+        tools::lint_certificate(&parts[0]).unwrap_or_else(|e| panic!("{ca}: {e}"));
+        tools::lint_chain_link(&parts[1], &parts[0]).unwrap_or_else(|e| panic!("{ca}: {e}"));
+    }
+}
+
+/// Issues one device certificate per accepted key type from OpenSSL-made CSRs
+/// and has OpenSSL and pkilint judge each one.
+pub fn issue_every_key_type(cli: &Cli, cas: &[&str]) {
+    for (i, (name, spec, digest, der)) in ACCEPTED_KEYS.into_iter().enumerate() {
+        let ca = cas[i % cas.len()];
+        let (_, csr) = cli.csr(name, spec, digest, der);
+        let out = cli.path(&format!("{name}.pem"));
+        let device = format!("ACME-{i:04}");
+        let run = cli.issue(ca, &csr, &device, &out);
+        assert!(run.status.success(), "{name}: {}", text(&run));
+        verify_device_cert(cli, ca, &out);
+        let cert = tools::openssl_ok(&[
+            "x509",
+            "-in",
+            out.to_str().unwrap(),
+            "-noout",
+            "-text",
+            "-serial",
+            "-subject",
+        ]);
+        assert!(
+            cert.contains(&format!("CN = {device}")) || cert.contains(&format!("CN={device}")),
+            "{cert}"
+        );
+        assert!(cert.contains("TLS Web Client Authentication"), "{cert}");
+        assert!(
+            cert.contains(&format!("URI:http://127.0.0.1:8080/crl/{ca}.crl")),
+            "{cert}"
+        );
+        assert!(
+            cert.contains("OCSP - URI:http://127.0.0.1:8080/ocsp"),
+            "{cert}"
+        );
+        assert!(
+            cert.contains(&format!("URI:https://devices.example.com/{ca}/{device}")),
+            "{cert}"
+        );
+        let serial = cert
+            .lines()
+            .find_map(|l| l.strip_prefix("serial="))
+            .unwrap();
+        assert_eq!(serial.len(), 32, "16-byte serial: {serial}");
+    }
+    assert_eq!(cli.counts().0, ACCEPTED_KEYS.len() as u64);
+}

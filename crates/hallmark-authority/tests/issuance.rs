@@ -1,0 +1,258 @@
+//! The authority on real backends (encrypted software keys, SQLite) with a
+//! controlled clock: issuance steps, races and failure handling.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests report failures by panicking
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use hallmark_authority::{
+    Authority, AuthorityError, Clock, Env, HierarchySpec, IssueRequest, OsEntropy, Policy,
+    create_hierarchy,
+};
+use hallmark_keys::{KeyError, KeyStore, KeyUri, SoftKeyStore};
+use hallmark_pki::profile::YEAR;
+use hallmark_pki::{KeyAlgorithm, Profile, SignError, Signer};
+use hallmark_store::{IssuanceStatus, KeyOrigin, SqliteStore, Store};
+use hallmark_testkit::tools::{self, KeySpec};
+
+const NOW: i64 = 1_795_000_000;
+
+#[derive(Debug)]
+struct FixedClock(i64);
+impl Clock for FixedClock {
+    fn now(&self) -> i64 {
+        self.0
+    }
+}
+
+/// Wraps a key store; its signers fail while `broken` is set (an HSM pulled mid-shift).
+#[derive(Debug)]
+struct FlakyKeys {
+    inner: SoftKeyStore,
+    broken: Arc<AtomicBool>,
+}
+
+#[derive(Debug)]
+struct FlakySigner {
+    inner: Arc<dyn Signer>,
+    broken: Arc<AtomicBool>,
+}
+
+impl Signer for FlakySigner {
+    fn algorithm(&self) -> KeyAlgorithm {
+        self.inner.algorithm()
+    }
+    fn public_key_der(&self) -> &[u8] {
+        self.inner.public_key_der()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Err(SignError::new(std::io::Error::other("token removed")));
+        }
+        self.inner.sign(message)
+    }
+}
+
+impl KeyStore for FlakyKeys {
+    fn generate(&self, label: &str, alg: KeyAlgorithm) -> Result<KeyUri, KeyError> {
+        self.inner.generate(label, alg)
+    }
+    fn signer(&self, uri: &KeyUri) -> Result<Arc<dyn Signer>, KeyError> {
+        Ok(Arc::new(FlakySigner {
+            inner: self.inner.signer(uri)?,
+            broken: self.broken.clone(),
+        }))
+    }
+    fn describe(&self) -> String {
+        "flaky".into()
+    }
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    authority: Arc<Authority>,
+    store: Arc<dyn Store>,
+    broken: Arc<AtomicBool>,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = Arc::new(AtomicBool::new(false));
+    let keys = Arc::new(FlakyKeys {
+        inner: SoftKeyStore::open(
+            dir.path().join("keys"),
+            "test passphrase".to_string().into(),
+        )
+        .unwrap(),
+        broken: broken.clone(),
+    });
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("db.sqlite")).unwrap());
+    store.migrate().await.unwrap();
+    let env = Env {
+        clock: Arc::new(FixedClock(NOW)),
+        entropy: Arc::new(OsEntropy),
+    };
+    let spec = HierarchySpec::new("Acme Devices", vec!["berlin".into()], "hm-test");
+    create_hierarchy(&spec, keys.as_ref(), store.as_ref(), &env)
+        .await
+        .unwrap();
+    let mut profile = Profile::client(
+        3 * YEAR,
+        vec!["DNS:{device_id}.devices.example.com".parse().unwrap()],
+    );
+    profile.crl_urls = vec!["http://crl.example.com/{ca}.crl".into()];
+    let policy = Policy {
+        organization: "Acme Devices".into(),
+        profiles: HashMap::from([("device".to_string(), profile)]),
+        factory_locations: HashMap::from([("berlin".to_string(), "Berlin, DE".to_string())]),
+    };
+    let authority = Arc::new(Authority::new(store.clone(), keys, env, policy));
+    Fixture {
+        dir,
+        authority,
+        store,
+        broken,
+    }
+}
+
+fn csr(dir: &std::path::Path, name: &str) -> Vec<u8> {
+    let key = tools::make_key(dir, name, KeySpec::Ec("prime256v1"));
+    tools::make_csr(&key, name, Some("sha256")).1
+}
+
+fn request(csr: Vec<u8>, device: &str) -> IssueRequest {
+    IssueRequest {
+        ca_id: "berlin".into(),
+        csr,
+        device_id: device.into(),
+        profile: "device".into(),
+        key_origin: KeyOrigin::Device,
+        order_id: None,
+        station_id: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuance_records_intent_then_result_with_the_injected_clock() {
+    let f = fixture().await;
+    let issued = f
+        .authority
+        .issue(request(csr(f.dir.path(), "d1"), "dev-1"))
+        .await
+        .unwrap();
+    assert_eq!(issued.certificate.not_before, NOW);
+    assert_eq!(issued.certificate.not_after, NOW + 3 * YEAR);
+    assert_eq!(issued.chain.len(), 2, "issuing CA then root");
+
+    let record = f
+        .store
+        .certificate_by_device("dev-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, IssuanceStatus::Issued);
+    assert_eq!(
+        record.certificate_der.as_deref(),
+        Some(issued.certificate.der.as_slice())
+    );
+    assert_eq!(record.serial, issued.certificate.serial.as_bytes());
+
+    let events = f.store.audit_events(0, 100).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        &kinds[kinds.len() - 2..],
+        ["issuance.intent", "certificate.issued"]
+    );
+    let issued_event = events.last().unwrap();
+    assert_eq!(issued_event.data["location"], "Berlin, DE");
+    assert_eq!(
+        issued_event.data["serial"],
+        issued.certificate.serial.to_hex()
+    );
+
+    // The chain verifies with OpenSSL; the SAN template and CDP {ca} were rendered.
+    let dir = f.dir.path();
+    let leaf = tools::write_cert_pem(dir, "leaf.pem", &issued.certificate.der);
+    let ica = tools::write_cert_pem(dir, "ica.pem", &issued.chain[0]);
+    let root = tools::write_cert_pem(dir, "root.pem", &issued.chain[1]);
+    tools::openssl_verify(&root, &[&ica], &leaf, Some("sslclient")).unwrap();
+    let text = tools::openssl_ok(&["x509", "-in", leaf.to_str().unwrap(), "-noout", "-text"]);
+    assert!(text.contains("DNS:dev-1.devices.example.com"), "{text}");
+    assert!(text.contains("http://crl.example.com/berlin.crl"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_for_one_device_yield_one_certificate() {
+    let f = fixture().await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let authority = f.authority.clone();
+        let csr = csr(f.dir.path(), &format!("race{i}"));
+        tasks.push(tokio::spawn(async move {
+            authority.issue(request(csr, "contested")).await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(AuthorityError::DeviceIdTaken(id)) => assert_eq!(id, "contested"),
+            Err(other) => panic!("unexpected: {other}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(f.store.count_issued(Some("berlin")).await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_devices_in_parallel_all_get_distinct_serials() {
+    let f = fixture().await;
+    let csrs: Vec<Vec<u8>> = (0..48)
+        .map(|i| csr(f.dir.path(), &format!("p{i}")))
+        .collect();
+    let tasks: Vec<_> = csrs
+        .into_iter()
+        .enumerate()
+        .map(|(i, csr)| {
+            let authority = f.authority.clone();
+            tokio::spawn(async move { authority.issue(request(csr, &format!("dev-{i}"))).await })
+        })
+        .collect();
+    let mut serials = std::collections::HashSet::new();
+    for task in tasks {
+        let issued = task.await.unwrap().unwrap();
+        assert!(serials.insert(issued.certificate.serial));
+    }
+    assert_eq!(f.store.count_issued(None).await.unwrap(), 48);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signing_failure_is_recorded_and_frees_the_device_id() {
+    let f = fixture().await;
+    let csr = csr(f.dir.path(), "d");
+    f.broken.store(true, Ordering::SeqCst);
+    let err = f
+        .authority
+        .issue(request(csr.clone(), "dev-1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthorityError::Pki(_)), "{err}");
+    assert!(
+        f.store
+            .certificate_by_device("dev-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let last = f.store.audit_events(0, 100).await.unwrap().pop().unwrap();
+    assert_eq!(last.kind, "issuance.failed");
+    let failed_serial = last.data["serial"].as_str().unwrap().to_string();
+
+    // The token is back: the same device and key can be issued, under a new serial.
+    f.broken.store(false, Ordering::SeqCst);
+    let issued = f.authority.issue(request(csr, "dev-1")).await.unwrap();
+    assert_ne!(issued.certificate.serial.to_hex(), failed_serial);
+    assert_eq!(f.store.count_issued(None).await.unwrap(), 1);
+}
