@@ -78,7 +78,7 @@ pub struct Authority {
     keys: Arc<dyn KeyStore>,
     env: Env,
     policy: Policy,
-    issuers: Mutex<HashMap<String, Arc<IssuerKey>>>,
+    issuers: Mutex<HashMap<String, Arc<CachedIssuer>>>,
 }
 
 impl Authority {
@@ -205,26 +205,7 @@ impl Authority {
         let device_id = DeviceId::parse(&request.device_id).map_err(AuthorityError::BadRequest)?;
         let csr = VerifiedCsr::from_pem_or_der(&request.csr).map_err(AuthorityError::BadRequest)?;
         let profile = self.profile_for(&request.profile, &request.ca_id)?;
-        let ca = self.issuing_ca(&request.ca_id).await?;
-
-        // Early, friendly answers; the database re-checks atomically in step 2.
-        if self
-            .store
-            .certificate_by_device(device_id.as_str())
-            .await?
-            .is_some()
-        {
-            return Err(AuthorityError::DeviceIdTaken(device_id.to_string()));
-        }
-        if let Some(other) = self
-            .store
-            .device_for_public_key(&csr.public_key().sha256())
-            .await?
-        {
-            return Err(AuthorityError::PublicKeyTaken(other));
-        }
-
-        let issuer = self.issuer(&ca)?;
+        let issuer = self.issuer(&request.ca_id).await?;
         let alt_names = profile
             .subject_alt_names
             .iter()
@@ -249,14 +230,13 @@ impl Authority {
             &subject,
             serial,
             self.env.clock.now(),
-            &issuer,
+            &issuer.key,
         )?;
-        let chain = self.chain(&ca.id).await?;
         Ok(Checked {
             device_id,
             csr,
             prepared,
-            chain,
+            chain: issuer.chain.clone(),
         })
     }
 
@@ -292,12 +272,12 @@ impl Authority {
         Ok(ca)
     }
 
-    /// The issuer for a CA record, opened once and cached.
-    fn issuer(&self, ca: &AuthorityKey) -> Result<Arc<IssuerKey>, AuthorityError> {
-        let mut cache = self.issuers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(issuer) = cache.get(&ca.id) {
+    /// The issuing CA `id`: its signer and chain, opened once and cached.
+    async fn issuer(&self, id: &str) -> Result<Arc<CachedIssuer>, AuthorityError> {
+        if let Some(issuer) = self.lock_issuers().get(id) {
             return Ok(Arc::clone(issuer));
         }
+        let ca = self.issuing_ca(id).await?;
         let corrupt = |reason| AuthorityError::CorruptCa {
             id: ca.id.clone(),
             reason,
@@ -310,9 +290,18 @@ impl Authority {
             .certificate_der
             .as_deref()
             .ok_or_else(|| corrupt("no certificate"))?;
-        let issuer = Arc::new(IssuerKey::from_certificate(der, self.keys.signer(&uri)?)?);
-        cache.insert(ca.id.clone(), Arc::clone(&issuer));
+        let issuer = Arc::new(CachedIssuer {
+            key: IssuerKey::from_certificate(der, self.keys.signer(&uri)?)?,
+            chain: self.chain(id).await?,
+        });
+        self.lock_issuers()
+            .insert(ca.id.clone(), Arc::clone(&issuer));
         Ok(issuer)
+    }
+
+    fn lock_issuers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<CachedIssuer>>> {
+        // The map holds no invariant a panicking holder could break.
+        self.issuers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Certificates from CA `id` up to the root: that CA first, root last.
@@ -340,6 +329,13 @@ impl Authority {
         }
         Ok(chain)
     }
+}
+
+/// An issuing CA ready to sign: its key and its chain (that CA first, root last).
+#[derive(Debug)]
+struct CachedIssuer {
+    key: IssuerKey,
+    chain: Vec<Vec<u8>>,
 }
 
 struct Checked {
