@@ -157,7 +157,7 @@ async fn issuance_records_intent_then_result_with_the_injected_clock() {
         record.certificate_der.as_deref(),
         Some(issued.certificate.der.as_slice())
     );
-    assert_eq!(record.serial, issued.certificate.serial.as_bytes());
+    assert_eq!(record.intent.serial, issued.certificate.serial.as_bytes());
 
     let events = f.store.audit_events(0, 100).await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();

@@ -182,24 +182,8 @@ impl IssuanceIntent {
 /// An issuance record: the intent plus its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateRecord {
-    /// See [`IssuanceIntent::ca_id`].
-    pub ca_id: String,
-    /// See [`IssuanceIntent::serial`].
-    pub serial: Vec<u8>,
-    /// See [`IssuanceIntent::device_id`].
-    pub device_id: String,
-    /// See [`IssuanceIntent::public_key_sha256`].
-    pub public_key_sha256: [u8; 32],
-    /// See [`IssuanceIntent::profile`].
-    pub profile: String,
-    /// See [`IssuanceIntent::key_origin`].
-    pub key_origin: KeyOrigin,
-    /// See [`IssuanceIntent::order_id`].
-    pub order_id: Option<String>,
-    /// See [`IssuanceIntent::station_id`].
-    pub station_id: Option<String>,
-    /// See [`IssuanceIntent::requested_at`].
-    pub requested_at: UnixSeconds,
+    /// What was reserved.
+    pub intent: IssuanceIntent,
     /// Where the record is in its life cycle.
     pub status: IssuanceStatus,
     /// The signed certificate (set when issued).
@@ -218,15 +202,7 @@ impl CertificateRecord {
     /// A fresh pending record for `intent`.
     pub fn pending(intent: IssuanceIntent) -> Self {
         CertificateRecord {
-            ca_id: intent.ca_id,
-            serial: intent.serial,
-            device_id: intent.device_id,
-            public_key_sha256: intent.public_key_sha256,
-            profile: intent.profile,
-            key_origin: intent.key_origin,
-            order_id: intent.order_id,
-            station_id: intent.station_id,
-            requested_at: intent.requested_at,
+            intent,
             status: IssuanceStatus::Pending,
             certificate_der: None,
             not_before: None,

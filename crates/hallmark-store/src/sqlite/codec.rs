@@ -1,5 +1,6 @@
 //! Rows ⇄ records.
 
+use crate::model::IssuanceIntent;
 use rusqlite::Row;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
@@ -54,15 +55,17 @@ pub(crate) const CERTIFICATE_COLUMNS: &str = "ca_id, serial, device_id, public_k
 
 pub(crate) fn certificate(row: &Row<'_>) -> rusqlite::Result<CertificateRecord> {
     Ok(CertificateRecord {
-        ca_id: row.get(0)?,
-        serial: row.get(1)?,
-        device_id: row.get(2)?,
-        public_key_sha256: row.get(3)?,
-        profile: row.get(4)?,
-        key_origin: row.get(5)?,
-        order_id: row.get(6)?,
-        station_id: row.get(7)?,
-        requested_at: row.get(8)?,
+        intent: IssuanceIntent {
+            ca_id: row.get(0)?,
+            serial: row.get(1)?,
+            device_id: row.get(2)?,
+            public_key_sha256: row.get(3)?,
+            profile: row.get(4)?,
+            key_origin: row.get(5)?,
+            order_id: row.get(6)?,
+            station_id: row.get(7)?,
+            requested_at: row.get(8)?,
+        },
         status: row.get(9)?,
         certificate_der: row.get(10)?,
         not_before: row.get(11)?,

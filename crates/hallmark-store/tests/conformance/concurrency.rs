@@ -49,7 +49,7 @@ pub async fn concurrent_distinct_devices(store: Arc<dyn Store>) -> TestResult {
             .await?
             .ok_or("lost record")?;
         assert_eq!(record.status, IssuanceStatus::Pending);
-        assert_eq!(record.device_id, format!("dev-{i}"));
+        assert_eq!(record.intent.device_id, format!("dev-{i}"));
     }
     Ok(())
 }

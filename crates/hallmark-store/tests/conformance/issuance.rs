@@ -22,7 +22,7 @@ pub async fn reserve_complete_lifecycle(store: &dyn Store) -> TestResult {
         .await?
         .ok_or("no pending record")?;
     assert_eq!(pending.status, IssuanceStatus::Pending);
-    assert_eq!(pending.key_origin, KeyOrigin::Pregenerated);
+    assert_eq!(pending.intent.key_origin, KeyOrigin::Pregenerated);
     assert_eq!(
         (pending.certificate_der.as_ref(), pending.issued_at),
         (None, None)
@@ -64,10 +64,10 @@ pub async fn reserve_complete_lifecycle(store: &dyn Store) -> TestResult {
     );
     assert_eq!(
         (
-            &record.ca_id,
-            &record.serial,
-            &record.device_id,
-            &record.public_key_sha256
+            &record.intent.ca_id,
+            &record.intent.serial,
+            &record.intent.device_id,
+            &record.intent.public_key_sha256
         ),
         (
             &wanted.ca_id,
@@ -78,10 +78,10 @@ pub async fn reserve_complete_lifecycle(store: &dyn Store) -> TestResult {
     );
     assert_eq!(
         (
-            &record.profile,
-            &record.order_id,
-            &record.station_id,
-            record.requested_at
+            &record.intent.profile,
+            &record.intent.order_id,
+            &record.intent.station_id,
+            record.intent.requested_at
         ),
         (
             &wanted.profile,
@@ -133,7 +133,7 @@ pub async fn fail_frees_device_and_key(store: &dyn Store) -> TestResult {
         .certificate_by_device("dev-1")
         .await?
         .ok_or("no record")?;
-    assert_eq!(live.serial, serial(2));
+    assert_eq!(live.intent.serial, serial(2));
     Ok(())
 }
 
