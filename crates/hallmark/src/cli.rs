@@ -44,6 +44,14 @@ pub enum KeysBackend {
     Pkcs11,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IssuingKey {
+    /// ECDSA P-256 (fast on devices and HSMs).
+    P256,
+    /// ECDSA P-384.
+    P384,
+}
+
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// Organization name (O= in every subject).
@@ -52,6 +60,9 @@ pub struct InitArgs {
     /// A factory id; repeat for several. Each gets an issuing CA.
     #[arg(long = "factory", required = true)]
     pub factories: Vec<String>,
+    /// Key type of the issuing CAs (the root is always P-384).
+    #[arg(long, value_enum, default_value = "p256")]
+    pub issuing_key: IssuingKey,
     /// Where the CA keys live.
     #[arg(long, value_enum, default_value = "soft")]
     pub keys: KeysBackend,

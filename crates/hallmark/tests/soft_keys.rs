@@ -118,6 +118,38 @@ fn init_builds_a_verifiable_lint_clean_hierarchy() {
 }
 
 #[test]
+fn issuing_cas_can_be_p384() {
+    let cli = Cli::new();
+    cli.ok(&[
+        "init",
+        "--org",
+        "Acme Devices",
+        "--factory",
+        "berlin",
+        "--issuing-key",
+        "p384",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&cli.ok(&["ca", "list", "--json"])).unwrap();
+    let berlin = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "berlin")
+        .unwrap();
+    assert_eq!(berlin["algorithm"], "p384");
+    common::check_ca_certificates(&cli, &["berlin", "ocsp-berlin"]);
+    let (_, csr) = cli.csr("dev", KeySpec::Ec("prime256v1"), Some("sha256"), false);
+    let out = cli.path("dev.pem");
+    assert!(cli.issue("berlin", &csr, "ACME-1", &out).status.success());
+    common::verify_device_cert(&cli, "berlin", &out);
+    let text = tools::openssl_ok(&["x509", "-in", out.to_str().unwrap(), "-noout", "-text"]);
+    assert!(
+        text.contains("Signature Algorithm: ecdsa-with-SHA384"),
+        "{text}"
+    );
+}
+
+#[test]
 fn secrets_stay_out_of_files_and_keys_are_encrypted() {
     let cli = Cli::new();
     cli.init_soft();

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use hallmark_authority::{Env, HierarchySpec, create_hierarchy};
 
-use crate::cli::{InitArgs, KeysBackend};
+use hallmark_pki::KeyAlgorithm;
+
+use crate::cli::{InitArgs, IssuingKey, KeysBackend};
 use crate::commands::ca::{print_table, role_rank};
 use crate::config::{self, Config, InitValues, KeysChoice, KeysConfig, SecretSource};
 use crate::home::{open_key_store, open_store};
@@ -31,7 +33,11 @@ pub async fn run(home: &Path, args: InitArgs) -> Result<()> {
     };
     let text = config::render(&values);
     let config = Config::parse(&text).context("the generated configuration is invalid")?;
-    let spec = HierarchySpec::new(args.org, args.factories, label_prefix);
+    let mut spec = HierarchySpec::new(args.org, args.factories, label_prefix);
+    spec.issuing_algorithm = match args.issuing_key {
+        IssuingKey::P256 => KeyAlgorithm::EcdsaP256,
+        IssuingKey::P384 => KeyAlgorithm::EcdsaP384,
+    };
     spec.check()?;
     // Read the secret before creating anything: a missing variable is the commonest mistake.
     match &config.keys {
