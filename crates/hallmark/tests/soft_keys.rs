@@ -150,6 +150,110 @@ fn issuing_cas_can_be_p384() {
 }
 
 #[test]
+fn profiles_come_from_the_configuration() {
+    let cli = Cli::new();
+    cli.init_soft();
+    let config = cli.home().join("hallmark.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        r#"
+[profiles.gateway]
+validity_days = 30
+key_usage = ["digitalSignature", "keyAgreement"]
+extended_key_usage = ["clientAuth", "serverAuth"]
+subject_alt_names = ["DNS:{device_id}.gw.example.net", "URI:https://devices.example.com/{factory}/{device_id}"]
+crl_distribution_point = false
+ocsp = false
+"#,
+    );
+    std::fs::write(&config, &text).unwrap();
+    assert!(cli.ok(&["config", "check"]).contains("valid, 2 profile(s)"));
+
+    let (_, csr) = cli.csr("gw", KeySpec::Ec("prime256v1"), Some("sha256"), false);
+    let out = cli.path("gw.pem");
+    cli.ok(&[
+        "issue",
+        "--ca",
+        "berlin",
+        "--csr",
+        csr.to_str().unwrap(),
+        "--device-id",
+        "gw-7",
+        "--profile",
+        "gateway",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    common::verify_device_cert(&cli, "berlin", &out);
+    let cert = tools::openssl_ok(&[
+        "x509",
+        "-in",
+        out.to_str().unwrap(),
+        "-noout",
+        "-text",
+        "-startdate",
+        "-enddate",
+    ]);
+    assert!(cert.contains("Digital Signature, Key Agreement"), "{cert}");
+    assert!(
+        cert.contains("TLS Web Client Authentication, TLS Web Server Authentication"),
+        "{cert}"
+    );
+    assert!(
+        cert.contains("DNS:gw-7.gw.example.net, URI:https://devices.example.com/berlin/gw-7"),
+        "{cert}"
+    );
+    assert!(
+        !cert.contains("CRL Distribution") && !cert.contains("OCSP"),
+        "{cert}"
+    );
+    let date = |prefix: &str| {
+        let line = cert
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap()
+            .to_string();
+        let out = std::process::Command::new("date")
+            .args(["-u", "-d", &line, "+%s"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse::<i64>()
+            .unwrap()
+    };
+    assert_eq!(date("notAfter=") - date("notBefore="), 30 * 86_400);
+
+    // A key usage the key cannot have is refused before anything is recorded.
+    let before = cli.counts();
+    let (_, ed) = cli.csr("ed", KeySpec::Ed25519, None, false);
+    let err = cli.fails(&[
+        "issue",
+        "--ca",
+        "berlin",
+        "--csr",
+        ed.to_str().unwrap(),
+        "--device-id",
+        "gw-8",
+        "--profile",
+        "gateway",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(err.contains("keyAgreement requires an EC key"), "{err}");
+    assert_eq!(cli.counts(), before);
+
+    // A broken profile stops every command with a message naming it.
+    std::fs::write(&config, text.replace("\"serverAuth\"]", "\"serverAuthh\"]")).unwrap();
+    let err = cli.fails(&["ca", "list"]);
+    assert!(
+        err.contains("profile \"gateway\"") && err.contains("serverAuthh"),
+        "{err}"
+    );
+}
+
+#[test]
 fn secrets_stay_out_of_files_and_keys_are_encrypted() {
     let cli = Cli::new();
     cli.init_soft();
