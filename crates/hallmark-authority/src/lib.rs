@@ -2,7 +2,7 @@
 //!
 //! * [`hierarchy`] creates the CA hierarchy (`hallmark init`).
 //! * [`issue`] issues device certificates in Boulder-style numbered steps.
-//! * [`env`] holds the injected clock and random source.
+//! * [`mod@env`] holds the injected clock and random source.
 //!
 //! All I/O goes through [`hallmark_store::Store`] and
 //! [`hallmark_keys::KeyStore`]; this crate knows nothing of SQL, PKCS#11 or

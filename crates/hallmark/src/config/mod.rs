@@ -2,7 +2,7 @@
 //!
 //! Unknown fields are errors (`deny_unknown_fields`), backends are tagged
 //! enums, and every profile is turned into a checked [`Profile`] before any
-//! command runs. The commented reference file is produced by [`render`], the
+//! command runs. The commented reference file is produced by [`render()`], the
 //! same code `hallmark init` uses, so the two cannot drift apart.
 
 mod render;
