@@ -47,6 +47,9 @@ pub enum AuthorityError {
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
+    /// The issuance task panicked or was cancelled at shutdown.
+    #[error("the issuance task did not finish")]
+    Task(#[source] tokio::task::JoinError),
     /// A stored CA record is unusable (no certificate, bad key URI).
     #[error("stored CA {id:?} is corrupt: {reason}")]
     CorruptCa {

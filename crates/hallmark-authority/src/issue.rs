@@ -11,23 +11,26 @@
 //!    audit event, durably. Only then is the certificate returned: no
 //!    client can hold a certificate the store does not know.
 //!
-//! If signing fails, the intent is marked failed (`issuance.failed`), which
-//! frees the device id and key but never the serial.
+//! Steps 2–4 live in `steps.rs` and run as one spawned task, so a caller that
+//! goes away cannot strand a reservation. If signing or recording fails, the
+//! intent is marked failed (`issuance.failed`), which frees the device id and
+//! key but never the serial. A crash between steps 2 and 4 leaves a pending
+//! record; [`Authority::expire_pending`] releases those.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use hallmark_keys::{KeyStore, KeyUri};
 use hallmark_pki::{
-    Attribute, DeviceId, DistinguishedName, IssuedCertificate, IssuerKey, PkiError,
-    PreparedCertificate, Profile, SanValues, Serial, Subject, VerifiedCsr,
+    Attribute, DeviceId, DistinguishedName, IssuedCertificate, IssuerKey, PreparedCertificate,
+    Profile, SanValues, Serial, Subject, VerifiedCsr,
 };
-use hallmark_store::{AuditEvent, AuthorityKey, IssuanceIntent, KeyOrigin, KeyRole, Store};
+use hallmark_store::{AuditEvent, AuthorityKey, KeyOrigin, KeyRole, Store, StoreError};
 use serde_json::json;
 
 use crate::env::Env;
 use crate::error::AuthorityError;
-use crate::hierarchy::sha256;
+use crate::steps::Steps;
 
 /// Policy the authority applies: organization and named profiles.
 #[derive(Clone, Debug)]
@@ -99,106 +102,54 @@ impl Authority {
     }
 
     /// Issues a device certificate (see the module docs for the steps).
+    ///
+    /// Steps 2–4 run in their own task: once the intent is reserved, the
+    /// issuance reaches `issued` or `failed` even if the caller goes away.
     pub async fn issue(&self, request: IssueRequest) -> Result<Issued, AuthorityError> {
-        // 1. Check.
         let checked = self.check(&request).await?;
-        let serial = *checked.prepared.serial();
-        let now = self.env.clock.now();
-        let key_hash = checked.csr.public_key().sha256();
-
-        // 2. Persist intent.
-        let intent = IssuanceIntent {
-            ca_id: request.ca_id.clone(),
-            serial: serial.as_bytes().to_vec(),
-            device_id: checked.device_id.to_string(),
-            public_key_sha256: key_hash,
-            profile: request.profile.clone(),
-            key_origin: request.key_origin,
-            order_id: request.order_id.clone(),
-            station_id: request.station_id.clone(),
-            requested_at: now,
+        let steps = Steps {
+            store: Arc::clone(&self.store),
+            env: self.env.clone(),
+            location: self.policy.factory_locations.get(&request.ca_id).cloned(),
         };
-        let event = AuditEvent::new(
-            "issuance.intent",
-            Some(checked.device_id.to_string()),
-            now,
-            json!({
-                "ca": request.ca_id,
-                "serial": serial.to_hex(),
-                "device_id": checked.device_id.as_str(),
-                "public_key_sha256": hex::encode(key_hash),
-                "profile": request.profile,
-                "key_origin": request.key_origin.as_str(),
-                "order": request.order_id,
-                "station": request.station_id,
-            }),
-        );
-        self.store.reserve_issuance(intent, event).await?;
-
-        // 3. Sign.
-        let certificate = match checked.prepared.sign() {
-            Ok(cert) => cert,
-            Err(err) => return Err(self.record_failure(&request, serial, err).await),
-        };
-
-        // 4. Persist result.
-        let at = self.env.clock.now();
-        let event = AuditEvent::new(
-            "certificate.issued",
-            Some(checked.device_id.to_string()),
-            at,
-            json!({
-                "ca": request.ca_id,
-                "serial": serial.to_hex(),
-                "device_id": checked.device_id.as_str(),
-                "certificate_sha256": hex::encode(sha256(&certificate.der)),
-                "public_key_sha256": hex::encode(key_hash),
-                "key_origin": request.key_origin.as_str(),
-                "order": request.order_id,
-                "station": request.station_id,
-                "factory": request.ca_id,
-                "location": self.policy.factory_locations.get(&request.ca_id),
-                "not_after": certificate.not_after,
-            }),
-        );
-        self.store
-            .complete_issuance(
-                &request.ca_id,
-                serial.as_bytes(),
-                certificate.der.clone(),
-                certificate.not_before,
-                certificate.not_after,
-                event,
-            )
-            .await?;
-        Ok(Issued {
-            device_id: checked.device_id.to_string(),
-            certificate,
-            chain: checked.chain,
-        })
+        tokio::spawn(steps.run(request, checked))
+            .await
+            .map_err(AuthorityError::Task)?
     }
 
-    async fn record_failure(
-        &self,
-        request: &IssueRequest,
-        serial: Serial,
-        err: PkiError,
-    ) -> AuthorityError {
-        let reason = err.to_string();
-        let event = AuditEvent::new(
-            "issuance.failed",
-            Some(request.device_id.clone()),
-            self.env.clock.now(),
-            json!({ "ca": request.ca_id, "serial": serial.to_hex(), "reason": reason }),
-        );
-        if let Err(store_err) = self
-            .store
-            .fail_issuance(&request.ca_id, serial.as_bytes(), reason, event)
-            .await
-        {
-            tracing::error!(%store_err, serial = %serial, "could not mark a failed issuance");
+    /// Releases issuances stuck in `pending` for longer than `max_age`
+    /// seconds (a crash between reserve and complete): each is marked failed
+    /// with an `issuance.expired` audit event, freeing its device id and key.
+    /// Their certificates, if signed at all, never left the process. Returns
+    /// how many were released.
+    pub async fn expire_pending(&self, max_age: i64) -> Result<usize, AuthorityError> {
+        let now = self.env.clock.now();
+        let stuck = self.store.pending_issuances(now - max_age).await?;
+        for record in &stuck {
+            let intent = &record.intent;
+            let event = AuditEvent::new(
+                "issuance.expired",
+                Some(intent.device_id.clone()),
+                now,
+                json!({
+                    "ca": intent.ca_id,
+                    "serial": hex::encode(&intent.serial),
+                    "device_id": intent.device_id,
+                    "requested_at": intent.requested_at,
+                }),
+            );
+            let reason = format!("still pending after {max_age} s");
+            match self
+                .store
+                .fail_issuance(&intent.ca_id, &intent.serial, reason, event)
+                .await
+            {
+                // Completed meanwhile: nothing to release.
+                Ok(_) | Err(StoreError::NotPending { .. }) => {}
+                Err(err) => return Err(err.into()),
+            }
         }
-        AuthorityError::Pki(err)
+        Ok(stuck.len())
     }
 
     async fn check(&self, request: &IssueRequest) -> Result<Checked, AuthorityError> {
@@ -338,9 +289,9 @@ struct CachedIssuer {
     chain: Vec<Vec<u8>>,
 }
 
-struct Checked {
-    device_id: DeviceId,
-    csr: VerifiedCsr,
-    prepared: PreparedCertificate,
-    chain: Vec<Vec<u8>>,
+pub(crate) struct Checked {
+    pub(crate) device_id: DeviceId,
+    pub(crate) csr: VerifiedCsr,
+    pub(crate) prepared: PreparedCertificate,
+    pub(crate) chain: Vec<Vec<u8>>,
 }

@@ -12,6 +12,7 @@ pub mod env;
 pub mod error;
 pub mod hierarchy;
 pub mod issue;
+mod steps;
 
 pub use env::{Clock, Entropy, Env, OsEntropy, SystemClock};
 pub use error::AuthorityError;

@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use hallmark_authority::{
     Authority, AuthorityError, Clock, Env, HierarchySpec, IssueRequest, OsEntropy, Policy,
@@ -28,16 +29,19 @@ impl Clock for FixedClock {
 }
 
 /// Wraps a key store; its signers fail while `broken` is set (an HSM pulled mid-shift).
+/// It can also be slow (a network HSM under load).
 #[derive(Debug)]
 struct FlakyKeys {
     inner: SoftKeyStore,
     broken: Arc<AtomicBool>,
+    delay_ms: Arc<AtomicU64>,
 }
 
 #[derive(Debug)]
 struct FlakySigner {
     inner: Arc<dyn Signer>,
     broken: Arc<AtomicBool>,
+    delay_ms: Arc<AtomicU64>,
 }
 
 impl Signer for FlakySigner {
@@ -48,6 +52,7 @@ impl Signer for FlakySigner {
         self.inner.public_key_der()
     }
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        std::thread::sleep(Duration::from_millis(self.delay_ms.load(Ordering::SeqCst)));
         if self.broken.load(Ordering::SeqCst) {
             return Err(SignError::new(std::io::Error::other("token removed")));
         }
@@ -63,6 +68,7 @@ impl KeyStore for FlakyKeys {
         Ok(Arc::new(FlakySigner {
             inner: self.inner.signer(uri)?,
             broken: self.broken.clone(),
+            delay_ms: self.delay_ms.clone(),
         }))
     }
     fn describe(&self) -> String {
@@ -75,12 +81,15 @@ struct Fixture {
     authority: Arc<Authority>,
     store: Arc<dyn Store>,
     broken: Arc<AtomicBool>,
+    delay_ms: Arc<AtomicU64>,
 }
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let broken = Arc::new(AtomicBool::new(false));
+    let delay_ms = Arc::new(AtomicU64::new(0));
     let keys = Arc::new(FlakyKeys {
+        delay_ms: delay_ms.clone(),
         inner: SoftKeyStore::open(
             dir.path().join("keys"),
             "test passphrase".to_string().into(),
@@ -114,6 +123,7 @@ async fn fixture() -> Fixture {
         authority,
         store,
         broken,
+        delay_ms,
     }
 }
 
@@ -255,4 +265,112 @@ async fn a_signing_failure_is_recorded_and_frees_the_device_id() {
     let issued = f.authority.issue(request(csr, "dev-1")).await.unwrap();
     assert_ne!(issued.certificate.serial.to_hex(), failed_serial);
     assert_eq!(f.store.count_issued(None).await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_goes_away_does_not_strand_its_reservation() {
+    let f = fixture().await;
+    let csr = csr(f.dir.path(), "d");
+    f.delay_ms.store(400, Ordering::SeqCst);
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        f.authority.issue(request(csr, "dev-1")),
+    )
+    .await;
+    assert!(
+        gave_up.is_err(),
+        "the caller should have timed out while the HSM was slow"
+    );
+
+    // The issuance finishes on its own: issued, not stuck in pending.
+    let mut status = None;
+    for _ in 0..100 {
+        status = f
+            .store
+            .certificate_by_device("dev-1")
+            .await
+            .unwrap()
+            .map(|r| r.status);
+        if status == Some(IssuanceStatus::Issued) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, Some(IssuanceStatus::Issued));
+    let kinds: Vec<String> = f
+        .store
+        .audit_events(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds.last().map(String::as_str), Some("certificate.issued"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_reservations_left_by_a_crash_are_expired() {
+    let f = fixture().await;
+    // A reservation as a process that died after step 2 would leave it.
+    let intent = hallmark_store::IssuanceIntent {
+        ca_id: "berlin".into(),
+        serial: vec![0x42; 16],
+        device_id: "dev-crashed".into(),
+        public_key_sha256: [7; 32],
+        profile: "device".into(),
+        key_origin: KeyOrigin::Device,
+        order_id: None,
+        station_id: None,
+        requested_at: NOW - 3600,
+    };
+    let event =
+        hallmark_store::AuditEvent::new("issuance.intent", None, NOW - 3600, serde_json::json!({}));
+    f.store.reserve_issuance(intent, event).await.unwrap();
+    // A fresh one (a request in flight right now) is left alone.
+    let mut fresh = f
+        .store
+        .certificate_by_device("dev-crashed")
+        .await
+        .unwrap()
+        .unwrap()
+        .intent;
+    fresh.device_id = "dev-in-flight".into();
+    fresh.serial = vec![0x43; 16];
+    fresh.public_key_sha256 = [8; 32];
+    fresh.requested_at = NOW - 5;
+    let event =
+        hallmark_store::AuditEvent::new("issuance.intent", None, NOW - 5, serde_json::json!({}));
+    f.store.reserve_issuance(fresh, event).await.unwrap();
+
+    assert_eq!(f.authority.expire_pending(600).await.unwrap(), 1);
+    assert!(
+        f.store
+            .certificate_by_device("dev-crashed")
+            .await
+            .unwrap()
+            .is_none(),
+        "device id released"
+    );
+    let record = f
+        .store
+        .certificate_by_serial("berlin", &[0x42; 16])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, IssuanceStatus::Failed);
+    assert_eq!(
+        f.store
+            .certificate_by_device("dev-in-flight")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        IssuanceStatus::Pending
+    );
+    let last = f.store.audit_events(0, 100).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), last.subject.as_deref()),
+        ("issuance.expired", Some("dev-crashed"))
+    );
+    assert_eq!(f.authority.expire_pending(600).await.unwrap(), 0);
 }

@@ -112,6 +112,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         public_key_sha256: &[u8; 32],
     ) -> Result<Option<String>, StoreError>;
 
+    /// Pending records reserved before `requested_before` (unix seconds),
+    /// oldest first: issuances that never completed (a crash between
+    /// reserve and complete). They hold their device id and key until
+    /// [`fail_issuance`](Store::fail_issuance) releases them.
+    async fn pending_issuances(
+        &self,
+        requested_before: UnixSeconds,
+    ) -> Result<Vec<CertificateRecord>, StoreError>;
+
     /// Number of issued certificates, of one CA or of all.
     async fn count_issued(&self, ca_id: Option<&str>) -> Result<u64, StoreError>;
 

@@ -42,6 +42,7 @@ conformance! {
     keys::duplicate_authority_key => duplicate_authority_key,
     issuance::reserve_complete_lifecycle => reserve_complete_lifecycle,
     issuance::fail_frees_device_and_key => fail_frees_device_and_key,
+    issuance::pending_issuances_listed => pending_issuances_listed,
     issuance::device_id_taken => device_id_taken,
     issuance::public_key_taken => public_key_taken,
     issuance::serial_never_reused => serial_never_reused,

@@ -193,6 +193,15 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn pending_issuances(
+        &self,
+        requested_before: UnixSeconds,
+    ) -> Result<Vec<CertificateRecord>, StoreError> {
+        self.readers
+            .read(move |conn| queries::pending_before(conn, requested_before))
+            .await
+    }
+
     async fn device_for_public_key(
         &self,
         public_key_sha256: &[u8; 32],

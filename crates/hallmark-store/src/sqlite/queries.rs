@@ -44,6 +44,20 @@ pub(crate) fn certificate_by_serial(
         .optional()
 }
 
+/// Pending records reserved before `before`, oldest first.
+pub(crate) fn pending_before(
+    conn: &Connection,
+    before: i64,
+) -> rusqlite::Result<Vec<CertificateRecord>> {
+    let sql = format!(
+        "SELECT {CERTIFICATE_COLUMNS} FROM certificates \
+         WHERE status = 'pending' AND requested_at < ?1 ORDER BY requested_at, ca_id, serial"
+    );
+    conn.prepare_cached(&sql)?
+        .query_map([before], codec::certificate)?
+        .collect()
+}
+
 /// The device of the pending or issued record holding this key.
 pub(crate) fn live_device_for_key(
     conn: &Connection,

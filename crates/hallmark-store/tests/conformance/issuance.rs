@@ -137,6 +137,54 @@ pub async fn fail_frees_device_and_key(store: &dyn Store) -> TestResult {
     Ok(())
 }
 
+/// Pending records older than a cut-off are listed (oldest first); issued,
+/// failed and newer ones are not.
+pub async fn pending_issuances_listed(store: &dyn Store) -> TestResult {
+    setup_cas(store).await?;
+    for (n, age) in [(1u64, 300i64), (2, 200), (3, 100), (4, 50)] {
+        let mut i = intent(&format!("dev-{n}"), n, n);
+        i.requested_at = NOW - age;
+        store
+            .reserve_issuance(i, event("issuance.intent", "d"))
+            .await?;
+    }
+    store
+        .complete_issuance(
+            CA,
+            &serial(2),
+            CERT.to_vec(),
+            NOW,
+            NOW + 1,
+            event("issued", "dev-2"),
+        )
+        .await?;
+    store
+        .fail_issuance(
+            CA,
+            &serial(3),
+            "HSM timeout".into(),
+            event("issuance.failed", "dev-3"),
+        )
+        .await?;
+
+    let stuck = store.pending_issuances(NOW - 60).await?;
+    let devices: Vec<&str> = stuck.iter().map(|r| r.intent.device_id.as_str()).collect();
+    assert_eq!(
+        devices,
+        ["dev-1"],
+        "only pending and older than the cut-off"
+    );
+    assert!(stuck.iter().all(|r| r.status == IssuanceStatus::Pending));
+    let all: Vec<String> = store
+        .pending_issuances(NOW + 1)
+        .await?
+        .into_iter()
+        .map(|r| r.intent.device_id)
+        .collect();
+    assert_eq!(all, ["dev-1", "dev-4"]);
+    Ok(())
+}
+
 /// A pending or issued device id cannot be reserved again.
 pub async fn device_id_taken(store: &dyn Store) -> TestResult {
     setup_cas(store).await?;
