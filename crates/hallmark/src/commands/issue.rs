@@ -10,10 +10,19 @@ use hallmark_store::KeyOrigin;
 use crate::cli::IssueArgs;
 use crate::home::Home;
 
+/// Age after which a pending issuance is taken as interrupted.
+const STUCK_AFTER_SECONDS: i64 = 600;
+
 pub async fn run(home: &Home, args: IssueArgs) -> Result<()> {
     let csr = std::fs::read(&args.csr)
         .with_context(|| format!("cannot read the CSR {}", args.csr.display()))?;
     let authority = home.authority().await?;
+    // An issuance takes milliseconds; one pending for ten minutes was cut off
+    // by a crash and only blocks its device id. Release it (audit-logged).
+    let released = authority.expire_pending(STUCK_AFTER_SECONDS).await?;
+    if released > 0 {
+        eprintln!("note: released {released} issuance(s) left pending by an interrupted run");
+    }
     let issued = authority
         .issue(IssueRequest {
             ca_id: args.ca.clone(),
