@@ -47,6 +47,24 @@ impl Curve {
         }
     }
 
+    /// The hash signed with this curve (SHA-256 / SHA-384).
+    pub(crate) fn digest_algorithm(self) -> &'static aws_lc_rs::digest::Algorithm {
+        match self {
+            Self::P256 => &aws_lc_rs::digest::SHA256,
+            Self::P384 => &aws_lc_rs::digest::SHA384,
+        }
+    }
+
+    /// ECDSA verification of DER signatures over this curve's hash.
+    pub(crate) fn verification_algorithm(
+        self,
+    ) -> &'static aws_lc_rs::signature::EcdsaVerificationAlgorithm {
+        match self {
+            Self::P256 => &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
+            Self::P384 => &aws_lc_rs::signature::ECDSA_P384_SHA384_ASN1,
+        }
+    }
+
     /// Bytes of a field element (and of `r`, `s`).
     pub(crate) fn field_len(self) -> usize {
         match self {

@@ -173,6 +173,17 @@ pub enum KeyError {
         token: String,
     },
 
+    /// `C_Login` answered `CKR_USER_ALREADY_LOGGED_IN`: some other component
+    /// of this process (another library, another path to the same module)
+    /// is logged in to the token, so the token did not check the PIN.
+    #[error(
+        "cannot verify the PIN for PKCS#11 token {token:?}: another component of this process is already logged in to the token, so the PIN cannot be checked; refusing it"
+    )]
+    PinUnverifiable {
+        /// The token label.
+        token: String,
+    },
+
     /// The key pair has no public key object (same `CKA_ID`) on the token.
     #[error("no public key object for {uri} on the token")]
     PublicKeyNotFound {
@@ -188,6 +199,35 @@ pub enum KeyError {
         /// The decoding error.
         #[source]
         source: der::Error,
+    },
+
+    /// The token's public key for the pair is not a valid point of its
+    /// curve.
+    #[error("the public key object for {uri} on the token is not a valid point of its curve")]
+    PublicKeyRejected {
+        /// The key.
+        uri: KeyUri,
+        /// The crypto provider's reason.
+        #[source]
+        source: aws_lc_rs::error::KeyRejected,
+    },
+
+    /// The public key object found for the key (same `CKA_ID`) does not
+    /// belong to the private key: a test signature did not verify with it.
+    #[error(
+        "the public key object for {uri} does not belong to its private key (a test signature did not verify)"
+    )]
+    KeyPairMismatch {
+        /// The key.
+        uri: KeyUri,
+    },
+
+    /// The key at the URI is no longer the one the signer was opened with
+    /// (its `CKA_ID` or public key changed): open a new signer.
+    #[error("key {uri} was replaced on the token since its signer was opened")]
+    KeyReplaced {
+        /// The key.
+        uri: KeyUri,
     },
 
     /// Any other PKCS#11 failure.

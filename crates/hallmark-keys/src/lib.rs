@@ -40,10 +40,13 @@
 //! modules keyed by canonical path, with the tokens live stores are logged
 //! in to. Every [`Pkcs11KeyStore`] on a module shares its context; stores
 //! on the same token share one login and session pool, and a second open
-//! is checked against the PIN that logged the token in. Modules are
-//! initialized with `CKF_OS_LOCKING_OK` (SoftHSM2 without it corrupted a
-//! token under concurrent signing) and never finalized. Nothing else in the
-//! crate is global.
+//! is checked against the PIN that `C_Login` verified. A login the cache
+//! does not know (another component of the process, another path to the
+//! same module) leaves the PIN unverifiable: such an open is refused
+//! ([`KeyError::PinUnverifiable`]). Modules are initialized with
+//! `CKF_OS_LOCKING_OK` (SoftHSM2 without it corrupted a token under
+//! concurrent signing) and never finalized. Nothing else in the crate is
+//! global.
 //!
 //! [RFC 7512]: https://www.rfc-editor.org/rfc/rfc7512
 
@@ -58,7 +61,7 @@ use std::sync::Arc;
 use hallmark_pki::{KeyAlgorithm, Signer};
 
 pub use error::KeyError;
-pub use pkcs11::{Pkcs11Config, Pkcs11KeyStore};
+pub use pkcs11::{Pkcs11Config, Pkcs11KeyStore, Pkcs11Options};
 pub use soft::{KEY_FILE_SUFFIX, SoftKeyStore};
 pub use uri::{KeyLabel, KeyUri, Pkcs11ObjectType, Pkcs11Uri, UriError};
 

@@ -16,8 +16,12 @@
 mod checks;
 #[path = "conformance/harness.rs"]
 mod harness;
+#[path = "conformance/pkcs11_login.rs"]
+mod pkcs11_login;
 #[path = "conformance/pkcs11_only.rs"]
 mod pkcs11_only;
+#[path = "conformance/pkcs11_recovery.rs"]
+mod pkcs11_recovery;
 #[path = "conformance/soft_only.rs"]
 mod soft_only;
 

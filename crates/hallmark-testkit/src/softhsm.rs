@@ -52,6 +52,15 @@ const MODULE_CANDIDATES: &[&str] = &[
     "/usr/local/lib/softhsm/libsofthsm2.so",
 ];
 
+/// Where OpenSC's `pkcs11-spy.so` usually lives on Debian and Ubuntu.
+const SPY_CANDIDATES: &[&str] = &[
+    "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so",
+    "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so",
+    "/usr/lib/aarch64-linux-gnu/pkcs11-spy.so",
+    "/usr/lib/aarch64-linux-gnu/pkcs11/pkcs11-spy.so",
+    "/usr/local/lib/pkcs11-spy.so",
+];
+
 /// Prefix of the per-process directories under the system temp dir.
 const DIR_PREFIX: &str = "hallmark-softhsm-";
 
@@ -156,6 +165,35 @@ impl SoftHsm {
     /// child processes that must see the same tokens.
     pub fn conf_path(&self) -> &Path {
         &self.conf_path
+    }
+
+    /// OpenSC's `pkcs11-spy.so`, set up to wrap this process's SoftHSM2
+    /// module: a second path to the *same* module instance, as a PKCS#11
+    /// proxy or another component of the process would be. The spy's log
+    /// goes to `/dev/null`.
+    ///
+    /// Sets `PKCS11SPY` and `PKCS11SPY_OUTPUT` (once per process), so the
+    /// same rule as for `SOFTHSM2_CONF` holds: call it at the start of a
+    /// test, before spawning threads and before the spy is loaded.
+    ///
+    /// # Panics
+    ///
+    /// If OpenSC's `pkcs11-spy.so` is not installed.
+    pub fn spy_module_path(&self) -> PathBuf {
+        static SPY: OnceLock<PathBuf> = OnceLock::new();
+        SPY.get_or_init(|| {
+            let spy = SPY_CANDIDATES
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.is_file())
+                .unwrap_or_else(|| {
+                    panic!("OpenSC's pkcs11-spy.so is missing: apt-get install opensc-pkcs11")
+                });
+            std::env::set_var("PKCS11SPY", &self.module_path);
+            std::env::set_var("PKCS11SPY_OUTPUT", "/dev/null");
+            spy
+        })
+        .clone()
     }
 
     /// The directory holding this process's tokens.

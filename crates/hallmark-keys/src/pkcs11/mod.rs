@@ -6,34 +6,48 @@
 //!   renumbers the slot when a token is initialized).
 //! * The store logs in as the user once, on a session it keeps open for its
 //!   whole life (PKCS#11 logs the application out when its last session on
-//!   the token closes). Operations borrow sessions from a free-list
-//!   (`Mutex<Vec<Session>>`, sessions opened on demand and returned after
-//!   use): cryptoki's `Session` is `Send` but not `Sync`, and this lets N
-//!   threads sign at once.
+//!   the token closes). A login the token did not check (`C_Login`
+//!   answering `CKR_USER_ALREADY_LOGGED_IN` because some other component of
+//!   the process is logged in) is refused: the PIN is unverified.
+//! * Every operation borrows a session from a pool (see [`session`]):
+//!   read-only sessions for lookups and signing, read-write ones only to
+//!   generate; at most [`Pkcs11Options::max_sessions`] open at once, excess
+//!   callers wait. cryptoki's `Session` is `Send` but not `Sync`, and the
+//!   pool lets N threads sign at once. A broken session is closed and a
+//!   lost login restored, once per operation.
+//! * A signer opens only if its public key object proves to be the private
+//!   key's other half (a test signature verifies), and looks its private key
+//!   up again when the token forgets the handle (after a re-login).
 //! * Signing hashes in software (SHA-256 / SHA-384) and asks the token for
 //!   `CKM_ECDSA` over the digest (SoftHSM2 has no `CKM_ECDSA_SHA256`); the
 //!   raw `r ‖ s` is DER-encoded for X.509.
 //!
 //! The rooms: [`module`] (the process-wide cache of loaded modules and
 //! logged-in tokens), [`token`] (finding a token, logging in, matching
-//! URIs), [`session`] (the session pool) and [`signer`] (signing keys).
+//! URIs), [`session`] (the session pool), [`keypair`] (finding and proving
+//! key pairs), [`generate`] (making them) and [`signer`] (signing keys).
 
+mod generate;
+mod keypair;
 mod module;
 mod session;
 mod signer;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests;
 mod token;
 
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType};
 use hallmark_pki::{KeyAlgorithm, Signer};
 use zeroize::Zeroizing;
 
-use crate::encoding::Curve;
-use crate::{KeyAttributes, KeyError, KeyLabel, KeyProtection, KeyStore, KeyUri};
+use crate::{KeyAttributes, KeyError, KeyProtection, KeyStore, KeyUri};
+use session::Access;
 use token::{Token, describe};
 
 /// How to reach a token.
@@ -53,6 +67,42 @@ impl fmt::Debug for Pkcs11Config {
             .field("token_label", &self.token_label)
             .field("pin", &"<redacted>")
             .finish()
+    }
+}
+
+/// Tuning of a PKCS#11 store ([`Pkcs11KeyStore::open_with`]).
+///
+/// Options take effect when this process first logs in to the token;
+/// stores opened while another store of the process is on the same token
+/// share its session pool and its options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Pkcs11Options {
+    /// The most sessions open on the token at once (besides the one holding
+    /// the login); callers beyond it wait for a free session.
+    pub max_sessions: NonZeroUsize,
+}
+
+impl Pkcs11Options {
+    /// [`Self::max_sessions`] when not configured.
+    pub const DEFAULT_MAX_SESSIONS: NonZeroUsize = match NonZeroUsize::new(16) {
+        Some(n) => n,
+        None => unreachable!(),
+    };
+
+    /// Sets [`Self::max_sessions`].
+    #[must_use]
+    pub fn with_max_sessions(mut self, max_sessions: NonZeroUsize) -> Self {
+        self.max_sessions = max_sessions;
+        self
+    }
+}
+
+impl Default for Pkcs11Options {
+    fn default() -> Self {
+        Self {
+            max_sessions: Self::DEFAULT_MAX_SESSIONS,
+        }
     }
 }
 
@@ -86,14 +136,25 @@ impl Pkcs11KeyStore {
     /// [`KeyError::ModuleLoad`] (missing or unloadable module),
     /// [`KeyError::TokenNotFound`] (with the labels present),
     /// [`KeyError::TokenAmbiguous`], [`KeyError::WrongPin`],
-    /// [`KeyError::PinLocked`], [`KeyError::Pkcs11`].
+    /// [`KeyError::PinLocked`], [`KeyError::PinUnverifiable`] (another
+    /// component of the process is logged in to the token, so the PIN
+    /// cannot be checked), [`KeyError::Pkcs11`].
     pub fn open(config: Pkcs11Config) -> Result<Self, KeyError> {
+        Self::open_with(config, Pkcs11Options::default())
+    }
+
+    /// [`Self::open`] with options.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::open`].
+    pub fn open_with(config: Pkcs11Config, options: Pkcs11Options) -> Result<Self, KeyError> {
         let Pkcs11Config {
             module,
             token_label,
             pin,
         } = config;
-        let token = module::open_token(module, token_label, pin)?;
+        let token = module::open_token(module, token_label, pin, options.max_sessions)?;
         Ok(Self { token })
     }
 
@@ -110,57 +171,7 @@ impl Pkcs11KeyStore {
 
 impl KeyStore for Pkcs11KeyStore {
     fn generate(&self, label: &str, alg: KeyAlgorithm) -> Result<KeyUri, KeyError> {
-        let label = KeyLabel::new(label)?;
-        let token = &self.token;
-        let uri = KeyUri::pkcs11_private_key(&token.label, label.as_str());
-        let curve = Curve::from_algorithm(alg).ok_or(KeyError::UnsupportedAlgorithm {
-            alg,
-            backend: "PKCS#11",
-        })?;
-        let params = curve
-            .ec_params_der()
-            .map_err(|source| KeyError::BadPublicKey {
-                uri: uri.clone(),
-                source,
-            })?;
-        let mut id = vec![0u8; 16];
-        getrandom::fill(&mut id).map_err(|e| KeyError::Io {
-            path: PathBuf::from("getrandom"),
-            source: std::io::Error::other(e),
-        })?;
-        let label_bytes = label.as_str().as_bytes().to_vec();
-
-        let _serial = lock(&token.generate_lock);
-        let session = token.session()?;
-        let s = session.get();
-        // Refuse any object (key, certificate, data) already using the label.
-        let existing = s
-            .find_objects(&[Attribute::Label(label_bytes.clone())])
-            .map_err(token.p11("C_FindObjects"))?;
-        if !existing.is_empty() {
-            return Err(KeyError::AlreadyExists { uri });
-        }
-        let public = [
-            Attribute::Token(true),
-            Attribute::Private(false),
-            Attribute::Verify(true),
-            Attribute::EcParams(params),
-            Attribute::Label(label_bytes.clone()),
-            Attribute::Id(id.clone()),
-        ];
-        let private = [
-            Attribute::Token(true),
-            Attribute::Private(true),
-            Attribute::Sensitive(true),
-            Attribute::Extractable(false),
-            Attribute::Sign(true),
-            Attribute::Derive(false),
-            Attribute::Label(label_bytes),
-            Attribute::Id(id),
-        ];
-        s.generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)
-            .map_err(token.p11("C_GenerateKeyPair"))?;
-        Ok(uri)
+        self.token.generate(label, alg)
     }
 
     fn signer(&self, uri: &KeyUri) -> Result<Arc<dyn Signer>, KeyError> {
@@ -178,11 +189,9 @@ impl KeyAttributes for Pkcs11KeyStore {
     /// not report counts as the unsafe value.
     fn protection(&self, uri: &KeyUri) -> Result<KeyProtection, KeyError> {
         let token = &self.token;
-        let session = token.session()?;
-        let s = session.get();
-        let key = token.find_private_key(s, uri)?;
-        let attrs = s
-            .get_attributes(
+        let attrs = token.with_session(Access::ReadOnly, |s| {
+            let key = token.find_private_key(s, uri)?;
+            s.get_attributes(
                 key,
                 &[
                     AttributeType::Sensitive,
@@ -191,7 +200,8 @@ impl KeyAttributes for Pkcs11KeyStore {
                     AttributeType::AlwaysSensitive,
                 ],
             )
-            .map_err(token.p11("C_GetAttributeValue"))?;
+            .map_err(token.p11("C_GetAttributeValue"))
+        })?;
         let mut protection = KeyProtection {
             sensitive: false,
             extractable: true,

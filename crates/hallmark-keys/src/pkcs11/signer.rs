@@ -2,97 +2,36 @@
 //! signing through the store's session pool.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
-use der::Decode as _;
+use cryptoki::error::RvError;
+use cryptoki::object::ObjectHandle;
+use cryptoki::session::Session;
 use hallmark_pki::{KeyAlgorithm, SignError, Signer};
 
+use super::lock;
+use super::session::{Access, return_value};
 use super::token::Token;
-use crate::encoding::{Curve, ec_point_from_attribute, ec_spki_der, ecdsa_raw_to_der};
+use crate::encoding::{Curve, ecdsa_raw_to_der};
 use crate::{KeyError, KeyUri};
 
 impl Token {
-    /// Opens a signer: finds the private key, its curve and its public key.
+    /// Opens a signer: finds the private key, its curve and its public key,
+    /// and proves the two halves belong together.
     pub(super) fn open_signer(self: &Arc<Self>, uri: &KeyUri) -> Result<Pkcs11Signer, KeyError> {
-        let session = self.session()?;
-        let s = session.get();
-        let key = self.find_private_key(s, uri)?;
-        let attrs = s
-            .get_attributes(
-                key,
-                &[
-                    AttributeType::KeyType,
-                    AttributeType::EcParams,
-                    AttributeType::Id,
-                ],
-            )
-            .map_err(self.p11("C_GetAttributeValue"))?;
-        let (mut key_type, mut params, mut id) = (None, None, None);
-        for attr in attrs {
-            match attr {
-                Attribute::KeyType(t) => key_type = Some(t),
-                Attribute::EcParams(p) => params = Some(p),
-                Attribute::Id(i) => id = Some(i),
-                _ => {}
-            }
-        }
-        let unsupported = || KeyError::UnsupportedKey { uri: uri.clone() };
-        if key_type != Some(KeyType::EC) {
-            return Err(unsupported());
-        }
-        let params = params.ok_or_else(unsupported)?;
-        let curve = const_oid::ObjectIdentifier::from_der(&params)
-            .ok()
-            .and_then(Curve::from_oid)
-            .ok_or_else(unsupported)?;
-
-        // The public half: the EC public key object with the same CKA_ID
-        // (the PKCS#11 convention linking the halves of a pair).
-        let mut template = vec![
-            Attribute::Class(ObjectClass::PUBLIC_KEY),
-            Attribute::KeyType(KeyType::EC),
-            Attribute::EcParams(params.clone()),
-        ];
-        match id {
-            Some(id) if !id.is_empty() => template.push(Attribute::Id(id)),
-            _ => {
-                let Some(label) = uri.label() else {
-                    return Err(KeyError::PublicKeyNotFound { uri: uri.clone() });
-                };
-                template.push(Attribute::Label(label.as_bytes().to_vec()));
-            }
-        }
-        let public = s
-            .find_objects(&template)
-            .map_err(self.p11("C_FindObjects"))?;
-        let [public] = public.as_slice() else {
-            return Err(KeyError::PublicKeyNotFound { uri: uri.clone() });
-        };
-        let point = s
-            .get_attributes(*public, &[AttributeType::EcPoint])
-            .map_err(self.p11("C_GetAttributeValue"))?
-            .into_iter()
-            .find_map(|a| match a {
-                Attribute::EcPoint(p) => Some(p),
-                _ => None,
-            })
-            .ok_or_else(|| KeyError::PublicKeyNotFound { uri: uri.clone() })?;
-        let bad = |source| KeyError::BadPublicKey {
-            uri: uri.clone(),
-            source,
-        };
-        let point = ec_point_from_attribute(&point, curve).map_err(bad)?;
-        let spki = ec_spki_der(curve, &point).map_err(bad)?;
-        drop(session);
-
+        let epoch = self.login_epoch();
+        let pair = self.with_session(Access::ReadOnly, |s| {
+            let pair = self.find_key_pair(s, uri)?;
+            self.prove_pair(s, &pair, uri)?;
+            Ok(pair)
+        })?;
         Ok(Pkcs11Signer {
             token: Arc::clone(self),
             uri: uri.clone(),
-            key,
-            curve,
-            spki,
+            key: Mutex::new((pair.key, epoch)),
+            id: pair.id,
+            curve: pair.curve,
+            spki: pair.spki,
         })
     }
 }
@@ -101,7 +40,13 @@ impl Token {
 pub(super) struct Pkcs11Signer {
     token: Arc<Token>,
     uri: KeyUri,
-    key: ObjectHandle,
+    /// The private key object, and the token's login epoch when it was
+    /// looked up: handles of private objects die with the login (and a
+    /// token may hand the number to another object), so the key is looked
+    /// up again after a re-login, or when the token rejects the handle.
+    key: Mutex<(ObjectHandle, u64)>,
+    /// `CKA_ID` of the private key when the signer was opened.
+    id: Option<Vec<u8>>,
     curve: Curve,
     spki: Vec<u8>,
 }
@@ -115,6 +60,55 @@ impl fmt::Debug for Pkcs11Signer {
     }
 }
 
+/// The token no longer knows an object handle.
+fn stale_handle(err: &KeyError) -> bool {
+    matches!(
+        return_value(err),
+        Some(RvError::KeyHandleInvalid | RvError::ObjectHandleInvalid)
+    )
+}
+
+impl Pkcs11Signer {
+    /// The private key's handle for signing on `s`: the cached one, or,
+    /// after a re-login or when `refresh` is asked, the key looked up again
+    /// by URI, which must still be the same pair (`CKA_ID`, public key, a
+    /// test signature).
+    fn key_handle(&self, s: &Session, refresh: bool) -> Result<ObjectHandle, KeyError> {
+        let token = &self.token;
+        let epoch = token.login_epoch();
+        let (key, seen) = *lock(&self.key);
+        if !refresh && seen == epoch {
+            return Ok(key);
+        }
+        let pair = token.find_key_pair(s, &self.uri)?;
+        if pair.id != self.id || pair.spki != self.spki {
+            return Err(KeyError::KeyReplaced {
+                uri: self.uri.clone(),
+            });
+        }
+        token.prove_pair(s, &pair, &self.uri)?;
+        *lock(&self.key) = (pair.key, epoch);
+        Ok(pair.key)
+    }
+
+    /// `CKM_ECDSA` over `digest`; a handle the token rejects is looked up
+    /// again and the signature retried once.
+    fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let token = &self.token;
+        let mut refresh = false;
+        loop {
+            let signed = token.with_session(Access::ReadOnly, |s| {
+                let key = self.key_handle(s, refresh)?;
+                token.ecdsa(s, key, digest)
+            });
+            match signed {
+                Err(e) if stale_handle(&e) && !refresh => refresh = true,
+                done => return done,
+            }
+        }
+    }
+}
+
 impl Signer for Pkcs11Signer {
     fn algorithm(&self) -> KeyAlgorithm {
         self.curve.algorithm()
@@ -125,17 +119,8 @@ impl Signer for Pkcs11Signer {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
-        let digest_alg = match self.curve {
-            Curve::P256 => &aws_lc_rs::digest::SHA256,
-            Curve::P384 => &aws_lc_rs::digest::SHA384,
-        };
-        let digest = aws_lc_rs::digest::digest(digest_alg, message);
-        let raw = self
-            .token
-            .with_session("C_Sign", |s| {
-                s.sign(&Mechanism::Ecdsa, self.key, digest.as_ref())
-            })
-            .map_err(SignError::new)?;
+        let digest = aws_lc_rs::digest::digest(self.curve.digest_algorithm(), message);
+        let raw = self.sign_digest(digest.as_ref()).map_err(SignError::new)?;
         ecdsa_raw_to_der(&raw, self.curve).map_err(SignError::new)
     }
 }

@@ -1,7 +1,9 @@
 //! A token: finding it by label, logging in, and matching key URIs to it.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error as CkError, RvError};
@@ -12,6 +14,7 @@ use cryptoki::types::AuthPin;
 use zeroize::Zeroizing;
 
 use super::lock;
+use super::session::Pool;
 use crate::uri::{Pkcs11ObjectType, Pkcs11Uri};
 use crate::{KeyError, KeyUri};
 
@@ -30,19 +33,41 @@ struct Identity {
 
 /// The shared state of a store and its signers.
 pub(super) struct Token {
+    /// The module path as configured.
     pub(super) module: PathBuf,
+    /// The canonical module path: this token's key in the module cache.
+    canonical: PathBuf,
     pub(super) label: String,
     pub(super) ctx: Pkcs11,
     pub(super) slot: Slot,
     identity: Identity,
+    /// The PIN `C_Login` verified when this token was opened.
     pub(super) pin: Zeroizing<String>,
-    /// Holds the login: never used for operations, never closed.
-    _login: Mutex<Session>,
-    /// Free sessions.
-    pub(super) pool: Mutex<Vec<Session>>,
+    /// Holds the login: never used for operations; closed only when the
+    /// token is dropped (see [`Drop`]) or found dead after a re-login.
+    login_holder: Mutex<Option<Session>>,
+    /// Free sessions, and the cap on open ones.
+    pub(super) pool: Pool,
+    /// Counts re-logins: object handles looked up before one may be stale
+    /// (tokens forget or reassign handles of private objects on logout).
+    login_epoch: AtomicU64,
     /// Serializes `generate` so the label check and the creation do not race
     /// within this process.
     pub(super) generate_lock: Mutex<()>,
+}
+
+impl Drop for Token {
+    /// Closes every session under the module cache lock and forgets the
+    /// token there, so a store opened meanwhile never meets the sessions of
+    /// a dying token (`C_Login` would answer `CKR_USER_ALREADY_LOGGED_IN`).
+    fn drop(&mut self) {
+        let login = lock(&self.login_holder).take();
+        let free = self.pool.drain();
+        super::module::forget_token(&self.canonical, &self.label, move || {
+            drop(free);
+            drop(login);
+        });
+    }
 }
 
 impl Token {
@@ -115,12 +140,15 @@ impl Token {
         }
     }
 
-    /// Finds the token `label` by label and logs in.
+    /// Finds the token `label` by label and logs in. A login the token did
+    /// not check (`CKR_USER_ALREADY_LOGGED_IN`) is refused.
     pub(super) fn open(
         ctx: Pkcs11,
+        canonical: PathBuf,
         module: PathBuf,
         label: String,
         pin: Zeroizing<String>,
+        max_sessions: NonZeroUsize,
     ) -> Result<Self, KeyError> {
         let p11 = |operation| {
             let token = label.clone();
@@ -163,41 +191,82 @@ impl Token {
             serial: info.serial_number().to_owned(),
         };
 
-        let login_session = ctx.open_rw_session(slot).map_err(p11("C_OpenSession"))?;
-        let token = Token {
+        // Log in before building the token: a token that fails here is
+        // never built, so its Drop (which takes the module cache lock, held
+        // by our caller) never runs.
+        let login_session = ctx.open_ro_session(slot).map_err(p11("C_OpenSession"))?;
+        match login_user(&label, &login_session, &pin)? {
+            Login::Verified => {}
+            // Someone else's login: the token did not look at our PIN.
+            Login::AlreadyLoggedIn => return Err(KeyError::PinUnverifiable { token: label }),
+        }
+        Ok(Token {
             module,
+            canonical,
             label,
             ctx,
             slot,
             identity,
             pin,
-            _login: Mutex::new(login_session),
-            pool: Mutex::new(Vec::new()),
+            login_holder: Mutex::new(Some(login_session)),
+            pool: Pool::new(max_sessions),
+            login_epoch: AtomicU64::new(0),
             generate_lock: Mutex::new(()),
-        };
-        login(&token, &lock(&token._login))?;
-        Ok(token)
+        })
+    }
+
+    /// How many times the login was restored; see [`Self::relogin`].
+    pub(super) fn login_epoch(&self) -> u64 {
+        self.login_epoch.load(Ordering::Acquire)
+    }
+
+    /// Logs the application in again after the login was lost (an HSM
+    /// restart, a `C_Logout` elsewhere in the process), with the PIN
+    /// verified at open, and replaces a dead login-holding session.
+    pub(super) fn relogin(&self, session: &Session) -> Result<(), KeyError> {
+        // "Already logged in" is fine here: another thread got there first,
+        // and this PIN was verified when the token was opened.
+        login_user(&self.label, session, &self.pin)?;
+        self.login_epoch.fetch_add(1, Ordering::AcqRel);
+        let mut holder = lock(&self.login_holder);
+        if holder
+            .as_ref()
+            .is_none_or(|s| s.get_session_info().is_err())
+        {
+            // Best effort: without it the login lasts while pool sessions do.
+            *holder = self.ctx.open_ro_session(self.slot).ok();
+        }
+        Ok(())
     }
 }
 
-pub(super) fn login(token: &Token, session: &Session) -> Result<(), KeyError> {
-    let pin = AuthPin::from(token.pin.as_str());
-    match session.login(UserType::User, Some(&pin)) {
-        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(()),
+/// What `C_Login` said.
+enum Login {
+    /// The token checked the PIN.
+    Verified,
+    /// The application was logged in already; the PIN was not checked.
+    AlreadyLoggedIn,
+}
+
+fn login_user(label: &str, session: &Session, pin: &str) -> Result<Login, KeyError> {
+    let auth = AuthPin::from(pin);
+    match session.login(UserType::User, Some(&auth)) {
+        Ok(()) => Ok(Login::Verified),
+        Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(Login::AlreadyLoggedIn),
         Err(
             source @ CkError::Pkcs11(
                 RvError::PinIncorrect | RvError::PinLenRange | RvError::PinInvalid,
                 _,
             ),
         ) => Err(KeyError::WrongPin {
-            token: token.label.clone(),
+            token: label.to_owned(),
             source,
         }),
         Err(CkError::Pkcs11(RvError::PinLocked, _)) => Err(KeyError::PinLocked {
-            token: token.label.clone(),
+            token: label.to_owned(),
         }),
         Err(source) => Err(KeyError::Pkcs11 {
-            token: token.label.clone(),
+            token: label.to_owned(),
             operation: "C_Login",
             source,
         }),

@@ -60,15 +60,12 @@ pub enum UriError {
         /// The attribute name.
         attribute: &'static str,
     },
-    /// A character that must be percent-encoded (RFC 7512 §2.3).
-    #[error(
-        "character {character:?} must be percent-encoded in PKCS#11 URI attribute `{attribute}`"
-    )]
+    /// A character that must be percent-encoded (RFC 7512 §2.3). The
+    /// character itself is not reported: it is part of the value.
+    #[error("PKCS#11 URI attribute `{attribute}` holds a character that must be percent-encoded")]
     InvalidCharacter {
-        /// The attribute name.
+        /// The attribute name (`query` for the query component).
         attribute: &'static str,
-        /// The offending character.
-        character: char,
     },
     /// A textual attribute whose decoded value is not UTF-8.
     #[error("PKCS#11 URI attribute `{attribute}` is not UTF-8 after percent-decoding")]

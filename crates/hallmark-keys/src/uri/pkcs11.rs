@@ -87,8 +87,9 @@ pub struct Pkcs11Uri {
 /// Characters RFC 7512 allows unencoded in a path attribute value besides
 /// `unreserved` (`pk11-res-avail` plus `&`).
 const PATH_LITERALS: &[u8] = b":[]@!$'()*+,=&";
-/// The same for query attribute values (`pk11-res-avail` plus `/ ? | ;`).
-const QUERY_LITERALS: &[u8] = b":[]@!$'()*+,=/?|;";
+/// The same for query attribute values (`pk11-qchar`: `pk11-res-avail`
+/// plus `/ ? |`; not `;` nor `&`).
+const QUERY_LITERALS: &[u8] = b":[]@!$'()*+,=/?|";
 
 impl Pkcs11Uri {
     /// Parses everything after `pkcs11:`.
@@ -213,9 +214,16 @@ fn check_query(query: &str) -> Result<(), UriError> {
         }
     }
     for component in query.split('&') {
-        if let Some((_, value)) = component.split_once('=') {
-            percent_decode("query", value, QUERY_LITERALS)?;
+        let (name, value) = component.split_once('=').unwrap_or((component, ""));
+        // Query attribute names are letters, digits, `-` and `_` (RFC 7512
+        // §2.3, vendor names included).
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        {
+            return Err(UriError::InvalidCharacter { attribute: "query" });
         }
+        percent_decode("query", value, QUERY_LITERALS)?;
     }
     Ok(())
 }
@@ -236,6 +244,18 @@ fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
+/// The value of an ASCII hex digit (no sign, no whitespace).
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes `value`: `%` and exactly two hex digits, or an unreserved or
+/// `literals` character. Errors name the attribute, never the value.
 fn percent_decode(
     attribute: &'static str,
     value: &str,
@@ -244,25 +264,20 @@ fn percent_decode(
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
+    while let Some(&b) = bytes.get(i) {
         if b == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or(UriError::BadPercentEncoding { attribute })?;
-            out.push(hex);
+            let high = bytes.get(i + 1).copied().and_then(hex_digit);
+            let low = bytes.get(i + 2).copied().and_then(hex_digit);
+            let (Some(high), Some(low)) = (high, low) else {
+                return Err(UriError::BadPercentEncoding { attribute });
+            };
+            out.push(high << 4 | low);
             i += 3;
         } else if is_unreserved(b) || literals.contains(&b) {
             out.push(b);
             i += 1;
         } else {
-            let character = value[i..].chars().next().unwrap_or('\u{fffd}');
-            return Err(UriError::InvalidCharacter {
-                attribute,
-                character,
-            });
+            return Err(UriError::InvalidCharacter { attribute });
         }
     }
     Ok(out)

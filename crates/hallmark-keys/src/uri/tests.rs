@@ -160,17 +160,11 @@ fn malformed() {
         ),
         (
             "pkcs11:token=a b",
-            UriError::InvalidCharacter {
-                attribute: "token",
-                character: ' ',
-            },
+            UriError::InvalidCharacter { attribute: "token" },
         ),
         (
             "pkcs11:token=a/b",
-            UriError::InvalidCharacter {
-                attribute: "token",
-                character: '/',
-            },
+            UriError::InvalidCharacter { attribute: "token" },
         ),
         (
             "pkcs11:object=%FF%FE",
@@ -201,4 +195,81 @@ fn malformed() {
     }
     // id holds arbitrary bytes.
     assert_eq!(p11("pkcs11:id=%FF%00").id.as_deref(), Some(&[0xff, 0][..]));
+}
+
+/// `%` takes exactly two ASCII hex digits: no sign, no space, no third
+/// digit swallowed.
+#[test]
+fn percent_needs_two_hex_digits() {
+    for bad in [
+        "pkcs11:object=%+F",
+        "pkcs11:object=%-1",
+        "pkcs11:object=%+1",
+        "pkcs11:object=% F",
+        "pkcs11:object=%F",
+        "pkcs11:object=%",
+        "pkcs11:object=%0x",
+        "pkcs11:object=%\u{663}\u{663}",
+    ] {
+        assert_eq!(
+            bad.parse::<KeyUri>(),
+            Err(UriError::BadPercentEncoding {
+                attribute: "object"
+            }),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        "pkcs11:token=t?module-name=%+F".parse::<KeyUri>(),
+        Err(UriError::BadPercentEncoding { attribute: "query" })
+    );
+    assert_eq!(
+        p11("pkcs11:object=%41%6a%4A1").object.as_deref(),
+        Some("AjJ1")
+    );
+}
+
+/// RFC 7512 §2.3: the query allows `/ ? |` unencoded, but not `;` (only
+/// the path separates attributes with it).
+#[test]
+fn query_characters() {
+    let u = p11("pkcs11:object=k?module-path=/usr/lib/p11.so&module-name=a|b?c");
+    assert_eq!(u.object.as_deref(), Some("k"));
+    for bad in [
+        "pkcs11:object=k?module-name=a;b",
+        "pkcs11:object=k?module-name=x;pin-value=1234",
+        "pkcs11:object=k?module;name=x",
+        "pkcs11:object=k?module-name=a b",
+    ] {
+        assert_eq!(
+            bad.parse::<KeyUri>(),
+            Err(UriError::InvalidCharacter { attribute: "query" }),
+            "{bad}"
+        );
+    }
+    // Encoded, `;` is fine.
+    assert_eq!(
+        p11("pkcs11:object=k?module-name=a%3Bb").object.as_deref(),
+        Some("k")
+    );
+}
+
+/// Errors name the attribute, never characters of the value.
+#[test]
+fn invalid_character_is_not_echoed() {
+    for (uri, secret) in [
+        ("pkcs11:object=s\u{e9}cret", "\u{e9}"),
+        ("pkcs11:token=top<secret", "<"),
+        ("pkcs11:object=k?module-name=hunter2;x", "hunter2"),
+        ("pkcs11:object=k?module-name=Z;", ";"),
+        ("pkcs11:serial=\u{2603}", "\u{2603}"),
+    ] {
+        let err = uri.parse::<KeyUri>().unwrap_err();
+        assert!(
+            matches!(err, UriError::InvalidCharacter { .. }),
+            "{uri}: {err:?}"
+        );
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains(secret), "{uri}: {text}");
+    }
 }

@@ -1,7 +1,12 @@
 //! The test harnesses (one per backend, each opening its store under test
 //! afresh) and the signature checks every check relies on.
 
+use std::path::Path;
+
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::session::Session;
 use der::Decode as _;
 use hallmark_keys::{KeyLabel, KeyStore, KeyUri, Pkcs11Config, Pkcs11KeyStore, SoftKeyStore};
 use hallmark_pki::alg::{ID_EC_PUBLIC_KEY, ID_ED25519, SECP256R1, SECP384R1};
@@ -151,4 +156,24 @@ pub fn assert_signs(signer: &dyn Signer, msg: &[u8]) {
         verify(signer, &tampered, &sig).is_err(),
         "tampered message verifies"
     );
+}
+
+/// Another component of the process using the token behind the store's
+/// back: its own cryptoki context on `module` (the SoftHSM2 module, or a
+/// second path to it) and a read-write session on the token, not logged in
+/// by itself. PKCS#11 login state is per process: what it does (`C_Login`,
+/// `C_Logout`) applies to the store's sessions too.
+pub fn other_component(hsm: &SoftHsm, module: &Path) -> Session {
+    let ctx = Pkcs11::new(module).unwrap();
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => panic!("{e}"),
+    }
+    let slot = ctx
+        .get_slots_with_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| ctx.get_token_info(*s).unwrap().label() == hsm.token_label())
+        .unwrap();
+    ctx.open_rw_session(slot).unwrap()
 }
