@@ -96,11 +96,6 @@ impl Authority {
         }
     }
 
-    /// The store this authority records into.
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     /// Issues a device certificate (see the module docs for the steps).
     ///
     /// Steps 2–4 run in their own task: once the intent is reserved, the

@@ -204,11 +204,6 @@ impl PreparedCertificate {
         &self.serial
     }
 
-    /// The DER `TBSCertificate` that will be signed.
-    pub fn tbs_der(&self) -> &[u8] {
-        &self.tbs_der
-    }
-
     /// Signs the certificate, consuming the prepared value.
     pub fn sign(self) -> Result<IssuedCertificate, PkiError> {
         let signature = self.signer.sign(&self.tbs_der)?;

@@ -46,22 +46,3 @@ pub fn encode_certificates<'a>(certs: impl IntoIterator<Item = &'a [u8]>) -> Str
         .map(|der| encode("CERTIFICATE", der))
         .collect()
 }
-
-/// Decodes every `CERTIFICATE` block of a PEM bundle.
-pub fn decode_certificates(input: &[u8]) -> Result<Vec<Vec<u8>>, PkiError> {
-    let text = std::str::from_utf8(input)
-        .map_err(|_| PkiError::malformed("PEM bundle")(der::ErrorKind::Failed.into()))?;
-    const END: &str = "-----END CERTIFICATE-----";
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(begin) = rest.find("-----BEGIN CERTIFICATE-----") {
-        let after = &rest[begin..];
-        let end = after
-            .find(END)
-            .ok_or_else(|| PkiError::malformed("PEM bundle")(der::ErrorKind::Failed.into()))?;
-        let block = &after[..end + END.len()];
-        out.push(decode(block.as_bytes(), &["CERTIFICATE"])?);
-        rest = &after[end + END.len()..];
-    }
-    Ok(out)
-}
