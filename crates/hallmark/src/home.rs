@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use hallmark_authority::{Authority, Env, Policy};
-use hallmark_keys::{KeyStore, Pkcs11Config, Pkcs11KeyStore, SoftKeyStore};
+use hallmark_keys::{KeyStore, Pkcs11Config, Pkcs11KeyStore, Pkcs11Options, SoftKeyStore};
 use hallmark_store::{SqliteStore, Store};
 
 use crate::config::{Config, KeysConfig, StoreConfig};
@@ -73,7 +73,11 @@ pub fn open_key_store(home: &Path, keys: &KeysConfig) -> Result<Arc<dyn KeyStore
                 token_label: token.clone(),
                 pin,
             };
-            Arc::new(Pkcs11KeyStore::open(config)?)
+            let mut options = Pkcs11Options::default();
+            if let Some(max) = keys.max_sessions() {
+                options = options.with_max_sessions(max);
+            }
+            Arc::new(Pkcs11KeyStore::open_with(config, options)?)
         }
     })
 }

@@ -67,6 +67,37 @@ fn hierarchy_in_softhsm_with_never_extractable_keys() {
     common::check_ca_certificates(&cli, &["berlin", "station-ca", "ocsp-berlin"]);
     common::issue_every_key_type(&cli, &["berlin"]);
 
+    // The session cap is configuration: one session is enough, zero is refused.
+    let config = cli.home().join("hallmark.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    let pin_line = "pin = { env = \"HALLMARK_PKCS11_PIN\" }\n";
+    assert!(original.contains(pin_line), "{original}");
+    std::fs::write(
+        &config,
+        original.replacen(pin_line, &format!("{pin_line}max_sessions = 0\n"), 1),
+    )
+    .unwrap();
+    let err = cli.fails(&["ca", "list"]);
+    assert!(err.contains("max_sessions"), "{err}");
+    std::fs::write(
+        &config,
+        original.replacen(pin_line, &format!("{pin_line}max_sessions = 1\n"), 1),
+    )
+    .unwrap();
+    let (_, csr) = cli.csr(
+        "one-session",
+        hallmark_testkit::tools::KeySpec::Ec("prime256v1"),
+        Some("sha256"),
+        false,
+    );
+    let out = cli.path("one-session.pem");
+    assert!(
+        cli.issue("berlin", &csr, "ACME-1000", &out)
+            .status
+            .success()
+    );
+    common::verify_device_cert(&cli, "berlin", &out);
+
     // Every CA key is sensitive and has never been extractable: asked through PKCS#11 …
     let store = Pkcs11KeyStore::open(Pkcs11Config {
         module: hsm.module_path().to_path_buf(),

@@ -90,6 +90,9 @@ pub enum KeysConfig {
         token: String,
         /// The user PIN.
         pin: SecretSource,
+        /// Most sessions open at once (HSMs often license a session count).
+        #[serde(default)]
+        max_sessions: Option<usize>,
     },
 }
 
@@ -159,6 +162,7 @@ impl Config {
     pub fn parse(text: &str) -> Result<Self> {
         let config: Config = toml::from_str(text)?;
         config.profiles()?;
+        config.keys.check()?;
         Ok(config)
     }
 
@@ -181,6 +185,28 @@ impl Config {
                 Ok((name.clone(), profile))
             })
             .collect()
+    }
+}
+
+impl KeysConfig {
+    /// Checks what serde cannot name precisely inside a tagged enum.
+    fn check(&self) -> Result<()> {
+        if let Self::Pkcs11 {
+            max_sessions: Some(0),
+            ..
+        } = self
+        {
+            bail!("keys.max_sessions must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// `max_sessions` of a PKCS#11 store, checked at load.
+    pub fn max_sessions(&self) -> Option<std::num::NonZeroUsize> {
+        match self {
+            Self::Pkcs11 { max_sessions, .. } => max_sessions.and_then(std::num::NonZeroUsize::new),
+            Self::Soft { .. } => None,
+        }
     }
 }
 

@@ -52,7 +52,7 @@ pub fn render(values: &InitValues) -> String {
         KeysChoice::Pkcs11 { module, token } => {
             let _ = write!(
                 out,
-                "{KEYS_INTRO}[keys]\nbackend = \"pkcs11\"\n# The vendor's PKCS#11 module (SoftHSM2, YubiKey ykcs11, a network or cloud HSM client).\nmodule = {}\n# Token label (slot numbers change; labels do not).\ntoken = {}\n# Keys are named hm-<installation id>-<ca id> in the token.\n# The user PIN: from this environment variable, or from a file (mode 0600).\npin = {{ env = \"HALLMARK_PKCS11_PIN\" }}\n# pin = {{ file = \"/run/secrets/hallmark-pin\" }}\n\n",
+                "{KEYS_INTRO}[keys]\nbackend = \"pkcs11\"\n# The vendor's PKCS#11 module (SoftHSM2, YubiKey ykcs11, a network or cloud HSM client).\nmodule = {}\n# Token label (slot numbers change; labels do not).\ntoken = {}\n# Keys are named hm-<installation id>-<ca id> in the token.\n# The user PIN: from this environment variable, or from a file (mode 0600).\npin = {{ env = \"HALLMARK_PKCS11_PIN\" }}\n# pin = {{ file = \"/run/secrets/hallmark-pin\" }}\n# Most sessions open on the token at once (default 16); HSMs often license a count.\n# max_sessions = 16\n\n",
                 quoted(module),
                 quoted(token)
             );
@@ -111,6 +111,7 @@ const PKCS11_COMMENTED: &str = "\
 # module = \"/usr/lib/softhsm/libsofthsm2.so\"
 # token = \"hallmark\"
 # pin = { env = \"HALLMARK_PKCS11_PIN\" }
+# max_sessions = 16
 
 ";
 
