@@ -60,14 +60,15 @@ pub enum StoreConfig {
 }
 
 /// Where a secret comes from: an environment variable or a file, never argv.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// Deserialized by hand: a secret written straight into the file
+/// (`passphrase = "..."`) is refused with a message that does not repeat it,
+/// where serde's own error would quote the value.
+#[derive(Clone, Debug)]
 pub struct SecretSource {
     /// Environment variable holding the secret.
-    #[serde(default)]
     pub env: Option<String>,
     /// File holding the secret (trailing newline ignored).
-    #[serde(default)]
     pub file: Option<PathBuf>,
 }
 
@@ -263,6 +264,57 @@ impl ProfileConfig {
         }
         profile.check()?;
         Ok(profile)
+    }
+}
+
+/// The table form, the only one accepted.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretTable {
+    #[serde(default)]
+    env: Option<String>,
+    #[serde(default)]
+    file: Option<PathBuf>,
+}
+
+impl<'de> Deserialize<'de> for SecretSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        const REFUSED: &str = "secrets must not be written into hallmark.toml: \
+             use { env = \"VARIABLE\" } or { file = \"PATH\" }";
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = SecretSource;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("{ env = \"VARIABLE\" } or { file = \"PATH\" }")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<SecretSource, A::Error> {
+                let table =
+                    SecretTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(SecretSource {
+                    env: table.env,
+                    file: table.file,
+                })
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<SecretSource, E> {
+                Err(E::custom(REFUSED))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<SecretSource, E> {
+                Err(E::custom(REFUSED))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<SecretSource, E> {
+                Err(E::custom(REFUSED))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<SecretSource, E> {
+                Err(E::custom(REFUSED))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<SecretSource, E> {
+                Err(E::custom(REFUSED))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 

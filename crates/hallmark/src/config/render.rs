@@ -197,6 +197,41 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_written_into_the_file_is_refused_without_repeating_it() {
+        let good = render(&example(KeysChoice::Soft));
+        for value in ["\"hunter2-secret\"", "123456789", "true"] {
+            let bad = good.replacen(
+                "passphrase = { env = \"HALLMARK_PASSPHRASE\" }",
+                &format!("passphrase = {value}"),
+                1,
+            );
+            let err = format!("{:#}", Config::parse(&bad).unwrap_err());
+            assert!(
+                err.contains("secrets must not be written into hallmark.toml"),
+                "{err}"
+            );
+            assert!(
+                !err.contains("hunter2") && !err.contains("123456789"),
+                "secret echoed: {err}"
+            );
+        }
+        let pkcs11 = render(&example(KeysChoice::Pkcs11 {
+            module: "/m.so".into(),
+            token: "t".into(),
+        }));
+        let bad = pkcs11.replacen(
+            "pin = { env = \"HALLMARK_PKCS11_PIN\" }",
+            "pin = \"1234-5678\"",
+            1,
+        );
+        let err = format!("{:#}", Config::parse(&bad).unwrap_err());
+        assert!(
+            err.contains("secrets must not be written") && !err.contains("1234-5678"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn unknown_fields_and_bad_values_are_refused() {
         let good = render(&example(KeysChoice::Soft));
         for (from, to) in [
@@ -212,6 +247,10 @@ mod tests {
             ),
             ("backend = \"soft\"", "backend = \"floppy\""),
             ("http://127.0.0.1:8080/ocsp", "ftp://x"),
+            (
+                "passphrase = { env = \"HALLMARK_PASSPHRASE\" }",
+                "passphrase = { env = \"X\", pin = 1 }",
+            ),
         ] {
             let bad = good.replacen(from, to, 1);
             assert_ne!(bad, good);
