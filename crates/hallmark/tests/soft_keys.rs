@@ -154,8 +154,8 @@ fn profiles_come_from_the_configuration() {
     let cli = Cli::new();
     cli.init_soft();
     let config = cli.home().join("hallmark.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(
+    let mut toml_text = std::fs::read_to_string(&config).unwrap();
+    toml_text.push_str(
         r#"
 [profiles.gateway]
 validity_days = 30
@@ -166,24 +166,13 @@ crl_distribution_point = false
 ocsp = false
 "#,
     );
-    std::fs::write(&config, &text).unwrap();
+    std::fs::write(&config, &toml_text).unwrap();
     assert!(cli.ok(&["config", "check"]).contains("valid, 2 profile(s)"));
 
     let (_, csr) = cli.csr("gw", KeySpec::Ec("prime256v1"), Some("sha256"), false);
     let out = cli.path("gw.pem");
-    cli.ok(&[
-        "issue",
-        "--ca",
-        "berlin",
-        "--csr",
-        csr.to_str().unwrap(),
-        "--device-id",
-        "gw-7",
-        "--profile",
-        "gateway",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run = cli.issue_with_profile("berlin", &csr, "gw-7", "gateway", &out);
+    assert!(run.status.success(), "{}", text(&run));
     common::verify_device_cert(&cli, "berlin", &out);
     let cert = tools::openssl_ok(&[
         "x509",
@@ -228,24 +217,18 @@ ocsp = false
     // A key usage the key cannot have is refused before anything is recorded.
     let before = cli.counts();
     let (_, ed) = cli.csr("ed", KeySpec::Ed25519, None, false);
-    let err = cli.fails(&[
-        "issue",
-        "--ca",
-        "berlin",
-        "--csr",
-        ed.to_str().unwrap(),
-        "--device-id",
-        "gw-8",
-        "--profile",
-        "gateway",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run = cli.issue_with_profile("berlin", &ed, "gw-8", "gateway", &out);
+    assert!(!run.status.success());
+    let err = text(&run);
     assert!(err.contains("keyAgreement requires an EC key"), "{err}");
     assert_eq!(cli.counts(), before);
 
     // A broken profile stops every command with a message naming it.
-    std::fs::write(&config, text.replace("\"serverAuth\"]", "\"serverAuthh\"]")).unwrap();
+    std::fs::write(
+        &config,
+        toml_text.replace("\"serverAuth\"]", "\"serverAuthh\"]"),
+    )
+    .unwrap();
     let err = cli.fails(&["ca", "list"]);
     assert!(
         err.contains("profile \"gateway\"") && err.contains("serverAuthh"),
@@ -427,19 +410,9 @@ fn refusals_name_the_problem_and_record_nothing() {
         ("station-ca", "device", "not an issuing CA"),
         ("berlin", "gadget", "unknown certificate profile \"gadget\""),
     ] {
-        let err = cli.fails(&[
-            "issue",
-            "--ca",
-            ca,
-            "--csr",
-            csr.to_str().unwrap(),
-            "--device-id",
-            "ACME-9",
-            "--profile",
-            profile,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let run = cli.issue_with_profile(ca, &csr, "ACME-9", profile, &out);
+        assert!(!run.status.success(), "{ca}/{profile} accepted");
+        let err = text(&run);
         assert!(err.contains(expected), "{ca}/{profile}: {err}");
         assert_eq!(cli.counts(), before);
     }

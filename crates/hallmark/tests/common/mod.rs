@@ -107,6 +107,18 @@ impl Cli {
 
     /// Issue with the default profile; returns the output of the command.
     pub fn issue(&self, ca: &str, csr: &Path, device: &str, out: &Path) -> Output {
+        self.issue_with_profile(ca, csr, device, "device", out)
+    }
+
+    /// Issue with `profile`; returns the output of the command.
+    pub fn issue_with_profile(
+        &self,
+        ca: &str,
+        csr: &Path,
+        device: &str,
+        profile: &str,
+        out: &Path,
+    ) -> Output {
         self.run(&[
             "issue",
             "--ca",
@@ -115,6 +127,8 @@ impl Cli {
             csr.to_str().unwrap(),
             "--device-id",
             device,
+            "--profile",
+            profile,
             "--out",
             out.to_str().unwrap(),
         ])
