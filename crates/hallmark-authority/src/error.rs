@@ -50,6 +50,14 @@ pub enum AuthorityError {
     /// The issuance task panicked or was cancelled at shutdown.
     #[error("the issuance task did not finish")]
     Task(#[source] tokio::task::JoinError),
+    /// The key has no certificate (the audit key).
+    #[error("{id:?} is the {role} key and has no certificate")]
+    NoCertificate {
+        /// The key asked for.
+        id: String,
+        /// Its role.
+        role: String,
+    },
     /// A stored CA record is unusable (no certificate, bad key URI).
     #[error("stored CA {id:?} is corrupt: {reason}")]
     CorruptCa {

@@ -324,6 +324,38 @@ impl Builder<'_> {
     }
 }
 
+/// Certificates from CA `id` up to the root: that CA first, root last.
+///
+/// Needs only the store (no key is opened), so `hallmark ca chain` works
+/// without the passphrase or PIN.
+pub async fn chain(store: &dyn Store, id: &str) -> Result<Vec<Vec<u8>>, AuthorityError> {
+    /// Deeper than any hierarchy `create_hierarchy` makes: a longer walk is a parent loop.
+    const MAX_DEPTH: usize = 8;
+    let mut chain = Vec::new();
+    let mut next = Some(id.to_string());
+    while let Some(id) = next {
+        let key = store
+            .authority_key(&id)
+            .await?
+            .ok_or_else(|| AuthorityError::UnknownCa(id.clone()))?;
+        let der = key
+            .certificate_der
+            .ok_or_else(|| AuthorityError::NoCertificate {
+                id: id.clone(),
+                role: key.role.as_str().to_string(),
+            })?;
+        chain.push(der);
+        if chain.len() > MAX_DEPTH {
+            return Err(AuthorityError::CorruptCa {
+                id,
+                reason: "parent loop",
+            });
+        }
+        next = key.parent_id;
+    }
+    Ok(chain)
+}
+
 /// RFC 4514 text of a name, for tables and logs.
 pub fn name_text(name: &DistinguishedName) -> Result<String, AuthorityError> {
     Ok(name.to_name()?.to_string())

@@ -30,6 +30,7 @@ use serde_json::json;
 
 use crate::env::Env;
 use crate::error::AuthorityError;
+use crate::hierarchy::chain;
 use crate::steps::Steps;
 
 /// Policy the authority applies: organization and named profiles.
@@ -238,7 +239,7 @@ impl Authority {
             .ok_or_else(|| corrupt("no certificate"))?;
         let issuer = Arc::new(CachedIssuer {
             key: IssuerKey::from_certificate(der, self.keys.signer(&uri)?)?,
-            chain: self.chain(id).await?,
+            chain: chain(self.store.as_ref(), id).await?,
         });
         self.lock_issuers()
             .insert(ca.id.clone(), Arc::clone(&issuer));
@@ -248,32 +249,6 @@ impl Authority {
     fn lock_issuers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<CachedIssuer>>> {
         // The map holds no invariant a panicking holder could break.
         self.issuers.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Certificates from CA `id` up to the root: that CA first, root last.
-    pub async fn chain(&self, id: &str) -> Result<Vec<Vec<u8>>, AuthorityError> {
-        let mut chain = Vec::new();
-        let mut next = Some(id.to_string());
-        while let Some(id) = next {
-            let key = self
-                .store
-                .authority_key(&id)
-                .await?
-                .ok_or_else(|| AuthorityError::UnknownCa(id.clone()))?;
-            let der = key.certificate_der.ok_or(AuthorityError::CorruptCa {
-                id: id.clone(),
-                reason: "no certificate",
-            })?;
-            chain.push(der);
-            if chain.len() > 8 {
-                return Err(AuthorityError::CorruptCa {
-                    id,
-                    reason: "parent loop",
-                });
-            }
-            next = key.parent_id;
-        }
-        Ok(chain)
     }
 }
 

@@ -16,5 +16,5 @@ mod steps;
 
 pub use env::{Clock, Entropy, Env, OsEntropy, SystemClock};
 pub use error::AuthorityError;
-pub use hierarchy::{HierarchySpec, create_hierarchy};
+pub use hierarchy::{HierarchySpec, chain, create_hierarchy};
 pub use issue::{Authority, IssueRequest, Issued, Policy};

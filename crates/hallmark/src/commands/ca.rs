@@ -1,6 +1,6 @@
 //! `hallmark ca list` and `hallmark ca chain`.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use hallmark_pki::pem;
 use hallmark_store::{AuthorityKey, KeyRole};
 use serde_json::json;
@@ -15,8 +15,7 @@ pub async fn run(home: &Home, cmd: CaCommand) -> Result<()> {
     let store = home.store().await?;
     match cmd {
         CaCommand::List { json } => {
-            let mut keys = store.authority_keys().await?;
-            keys.sort_by_key(|k| (role_rank(k.role), k.factory.clone(), k.id.clone()));
+            let keys = in_hierarchy_order(store.authority_keys().await?);
             if json {
                 let rows: Vec<_> = keys.iter().map(to_json).collect();
                 println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -25,18 +24,7 @@ pub async fn run(home: &Home, cmd: CaCommand) -> Result<()> {
             }
         }
         CaCommand::Chain { ca } => {
-            let mut chain = Vec::new();
-            let mut next = Some(ca.clone());
-            while let Some(id) = next {
-                let Some(key) = store.authority_key(&id).await? else {
-                    bail!("unknown CA {id:?} (see `hallmark ca list`)");
-                };
-                let Some(der) = key.certificate_der else {
-                    bail!("{id:?} is the {} key and has no certificate", key.role);
-                };
-                chain.push(der);
-                next = key.parent_id;
-            }
+            let chain = hallmark_authority::chain(store.as_ref(), &ca).await?;
             print!(
                 "{}",
                 pem::encode_certificates(chain.iter().map(Vec::as_slice))
@@ -46,8 +34,14 @@ pub async fn run(home: &Home, cmd: CaCommand) -> Result<()> {
     Ok(())
 }
 
-/// Hierarchy order for tables: root, then each factory's CA and responder, station CA, audit key.
-pub fn role_rank(role: KeyRole) -> u8 {
+/// Hierarchy order for tables: root, then each factory's CA and responder,
+/// station CA, audit key.
+pub fn in_hierarchy_order(mut keys: Vec<AuthorityKey>) -> Vec<AuthorityKey> {
+    keys.sort_by_key(|k| (role_rank(k.role), k.factory.clone(), k.id.clone()));
+    keys
+}
+
+fn role_rank(role: KeyRole) -> u8 {
     match role {
         KeyRole::Root => 0,
         KeyRole::Issuing | KeyRole::OcspResponder => 1,

@@ -12,7 +12,7 @@ use hallmark_authority::{Env, HierarchySpec, create_hierarchy};
 use hallmark_pki::KeyAlgorithm;
 
 use crate::cli::{InitArgs, IssuingKey, KeysBackend};
-use crate::commands::ca::{print_table, role_rank};
+use crate::commands::ca::{in_hierarchy_order, print_table};
 use crate::config::{self, Config, InitValues, KeysChoice, KeysConfig, SecretSource};
 use crate::home::{open_key_store, open_store};
 
@@ -56,9 +56,7 @@ pub async fn run(home: &Path, args: InitArgs) -> Result<()> {
 
     let store = open_store(home, &config.store).await?;
     println!("Created Hallmark home {}", home.display());
-    let mut keys = store.authority_keys().await?;
-    keys.sort_by_key(|k| (role_rank(k.role), k.factory.clone(), k.id.clone()));
-    print_table(&keys);
+    print_table(&in_hierarchy_order(store.authority_keys().await?));
     println!(
         "\nNext: hallmark --home {} issue --ca {} --csr device.csr --device-id DEVICE-ID --out device.pem",
         home.display(),
