@@ -63,6 +63,14 @@ pub fn pkilint(name: &str) -> Command {
     Command::new(exe)
 }
 
+/// OpenSSL's text dump of a PEM certificate (`x509 -noout -text`), plus
+/// whatever `extra` print options (`-serial`, `-dates`, …) ask for.
+pub fn certificate_text(pem: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["x509", "-in", path_str(pem), "-noout", "-text"];
+    args.extend_from_slice(extra);
+    openssl_ok(&args)
+}
+
 /// Writes `der` as a PEM certificate file in `dir` and returns its path.
 pub fn write_cert_pem(dir: &Path, name: &str, der: &[u8]) -> PathBuf {
     let path = dir.join(name);
