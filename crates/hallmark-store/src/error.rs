@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::model::IssuanceStatus;
+use crate::orders::OrderUnavailable;
 
 /// A backend's own error, shared so that one failed commit can be reported
 /// to every caller whose work was in that commit.
@@ -81,6 +82,47 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// The order does not take requests now (closed, not started,
+    /// expired).
+    #[error("order {order_id:?} is {}", match reason {
+        OrderUnavailable::Closed => "closed",
+        OrderUnavailable::NotStarted => "not open yet (its window has not started)",
+        OrderUnavailable::Expired => "expired (its window has ended)",
+    })]
+    OrderUnavailable {
+        /// The order.
+        order_id: String,
+        /// Why.
+        reason: OrderUnavailable,
+    },
+
+    /// Every unit of the order's quota is issued or reserved.
+    #[error("order {order_id:?} has no quota left (all {quantity} used)")]
+    QuotaExhausted {
+        /// The order.
+        order_id: String,
+        /// Its quantity.
+        quantity: u64,
+    },
+
+    /// No station enrollment token has this hash.
+    #[error("unknown station enrollment token")]
+    TokenUnknown,
+
+    /// The station enrollment token was used before.
+    #[error("this station enrollment token was already used")]
+    TokenUsed {
+        /// The token's order.
+        order_id: String,
+    },
+
+    /// The station was revoked.
+    #[error("station {station_id:?} is revoked")]
+    StationRevoked {
+        /// The station.
+        station_id: String,
+    },
+
     /// The database schema is newer than this build understands.
     #[error("database schema version {found} is newer than this build supports ({supported})")]
     SchemaTooNew {
@@ -135,6 +177,11 @@ impl StoreError {
                 | StoreError::NotFound { .. }
                 | StoreError::NotPending { .. }
                 | StoreError::Invalid { .. }
+                | StoreError::OrderUnavailable { .. }
+                | StoreError::QuotaExhausted { .. }
+                | StoreError::TokenUnknown
+                | StoreError::TokenUsed { .. }
+                | StoreError::StationRevoked { .. }
         )
     }
 }

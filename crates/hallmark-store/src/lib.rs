@@ -48,13 +48,18 @@
 
 mod error;
 pub mod model;
+pub mod orders;
 pub mod sqlite;
 mod store;
 
 pub use error::{BackendError, StoreError};
 pub use model::{
     AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent,
-    IssuanceStatus, KeyOrigin, KeyRole, UnixSeconds,
+    IssuanceStatus, KeyOrigin, KeyRole, Reservation, UnixSeconds,
+};
+pub use orders::{
+    DeviceIdRule, DeviceIdTemplate, NewOrder, OrderRecord, OrderStatus, OrderUnavailable,
+    StationCertificate, StationRecord, StationTokenRecord, TemplateValues,
 };
 pub use sqlite::{SqliteStore, WriterStats};
 pub use store::Store;

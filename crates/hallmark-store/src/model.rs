@@ -53,6 +53,9 @@ pub enum IssuanceStatus {
     Issued,
     /// Given up: device id and key are free again, the serial stays used.
     Failed,
+    /// Replaced by a renewal: the certificate was issued, but the device
+    /// now has a newer one.
+    Superseded,
 }
 
 /// Text forms used in the database and in JSON.
@@ -108,6 +111,7 @@ text_enum!(IssuanceStatus, "issuance status", {
     Pending => "pending",
     Issued => "issued",
     Failed => "failed",
+    Superseded => "superseded",
 });
 
 /// A key owned by the CA hierarchy (root, issuing CAs, station CA, OCSP
@@ -157,18 +161,24 @@ pub struct IssuanceIntent {
     pub station_id: Option<String>,
     /// When the request arrived.
     pub requested_at: UnixSeconds,
+    /// For a renewal: the serial (same CA) of the issued record it
+    /// replaces.
+    pub renews: Option<Vec<u8>>,
+}
+
+/// The outcome of [`Store::reserve_issuance`](crate::Store::reserve_issuance).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    /// The `seq` of the appended audit event.
+    pub audit_seq: AuditSeq,
+    /// The reserved device id (assigned by the store for template orders).
+    pub device_id: String,
 }
 
 impl IssuanceIntent {
-    /// Checks what the store cannot: a non-empty device id and a serial of
-    /// 1 to 20 bytes (RFC 5280).
+    /// Checks a serial of 1 to 20 bytes (RFC 5280). Whether an empty
+    /// device id is right depends on the order, checked by the store.
     pub fn validate(&self) -> Result<(), StoreError> {
-        if self.device_id.is_empty() {
-            return Err(StoreError::Invalid {
-                what: "device id",
-                reason: "empty".into(),
-            });
-        }
         if !(1..=20).contains(&self.serial.len()) {
             return Err(StoreError::Invalid {
                 what: "serial",

@@ -4,8 +4,10 @@ use async_trait::async_trait;
 
 use crate::StoreError;
 use crate::model::{
-    AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent, UnixSeconds,
+    AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent, Reservation,
+    UnixSeconds,
 };
+use crate::orders::{NewOrder, OrderRecord, StationCertificate, StationRecord, StationTokenRecord};
 
 /// Hallmark's durable state: the CA hierarchy's keys, issuance records and
 /// the audit log.
@@ -52,9 +54,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Reserves device id, public key and serial for an issuance, inserting
     /// a pending record.
     ///
+    /// **Under an order** (`intent.order_id` set, `intent.renews` not set)
+    /// the reservation also consumes one unit of the order's quota, in the
+    /// same transaction: the order must exist, be open and inside its
+    /// window at `intent.requested_at`, and have quota left. If the order's
+    /// rule is [`DeviceIdRule::Template`](crate::DeviceIdRule::Template),
+    /// the store assigns the device id: `intent.device_id` must be empty,
+    /// the order's sequence advances by one, and the rendered id is
+    /// returned in the [`Reservation`], written into the record, set as the
+    /// event's `subject` and as the `device_id` field of its data (when the
+    /// data is a JSON object). A sequence number is never handed out twice,
+    /// also not after a failed issuance.
+    ///
+    /// **A renewal** (`intent.renews` = the serial of an *issued* record of
+    /// the same CA and device id) marks that record
+    /// [`Superseded`](crate::IssuanceStatus::Superseded) in the same
+    /// transaction, so the device id and (if unchanged) the key are free for
+    /// the new record. Renewals never consume quota. If the renewal fails,
+    /// [`fail_issuance`](Store::fail_issuance) restores the old record to
+    /// `Issued`.
+    ///
     /// Refusals, checked in this order:
-    /// [`StoreError::Invalid`] (device id empty, serial not 1–20 bytes),
-    /// [`StoreError::NotFound`] (unknown CA),
+    /// [`StoreError::Invalid`] (device id empty without a template, or set
+    /// with one; serial not 1–20 bytes),
+    /// [`StoreError::NotFound`] (unknown CA; unknown order; `renews` naming
+    /// no issued record of this CA and device),
+    /// [`StoreError::OrderUnavailable`], [`StoreError::QuotaExhausted`],
     /// [`StoreError::DeviceIdTaken`] (a pending or issued record has the
     /// device id), [`StoreError::PublicKeyTaken`] (a pending or issued
     /// record has the key; names that record's device),
@@ -64,7 +89,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         intent: IssuanceIntent,
         event: AuditEvent,
-    ) -> Result<AuditSeq, StoreError>;
+    ) -> Result<Reservation, StoreError>;
 
     /// Marks a pending issuance as issued and stores its certificate.
     /// `issued_at` is set to `event.at`.
@@ -81,7 +106,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<AuditSeq, StoreError>;
 
     /// Marks a pending issuance as failed: its device id and public key are
-    /// free again, its serial stays used.
+    /// free again, its serial stays used, its order gets the quota unit
+    /// back, and a record it was renewing is `Issued` again.
     ///
     /// Errors: [`StoreError::NotFound`], [`StoreError::NotPending`].
     async fn fail_issuance(
@@ -134,4 +160,99 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Appends an audit event on its own (refusals, configuration changes).
     async fn append_audit(&self, event: AuditEvent) -> Result<AuditSeq, StoreError>;
+
+    /// Creates a production order with the SHA-256 hashes of its one-time
+    /// station enrollment tokens.
+    ///
+    /// Errors: [`StoreError::Duplicate`] (`what: "order"` or
+    /// `"station token"`); [`StoreError::NotFound`] if `order.factory` names
+    /// no stored issuing CA; [`StoreError::Invalid`] for a quantity of 0 or
+    /// `expires_at <= starts_at`.
+    async fn create_order(
+        &self,
+        order: NewOrder,
+        station_tokens: Vec<[u8; 32]>,
+        event: AuditEvent,
+    ) -> Result<AuditSeq, StoreError>;
+
+    /// Adds station enrollment tokens to an existing, open order.
+    ///
+    /// Errors: [`StoreError::NotFound`], [`StoreError::OrderUnavailable`]
+    /// (closed), [`StoreError::Duplicate`].
+    async fn add_station_tokens(
+        &self,
+        order_id: &str,
+        station_tokens: Vec<[u8; 32]>,
+        event: AuditEvent,
+    ) -> Result<AuditSeq, StoreError>;
+
+    /// One order with its counters.
+    async fn order(&self, id: &str) -> Result<Option<OrderRecord>, StoreError>;
+
+    /// All orders with their counters, ordered by `(created_at, id)`.
+    async fn orders(&self) -> Result<Vec<OrderRecord>, StoreError>;
+
+    /// Closes an order at `event.at`: no more issuance or enrollment under
+    /// it. Pending issuances may still complete.
+    ///
+    /// Errors: [`StoreError::NotFound`];
+    /// [`StoreError::OrderUnavailable`] (`Closed`) if already closed.
+    async fn close_order(&self, id: &str, event: AuditEvent) -> Result<AuditSeq, StoreError>;
+
+    /// Appends the audit event of a refused request and, when `order_id`
+    /// names a stored order, counts the refusal against it (one
+    /// transaction). An unknown order id is not an error: the event is
+    /// still appended.
+    async fn record_refusal(
+        &self,
+        order_id: Option<&str>,
+        event: AuditEvent,
+    ) -> Result<AuditSeq, StoreError>;
+
+    /// The token record for a token hash.
+    async fn station_token(
+        &self,
+        token_sha256: &[u8; 32],
+    ) -> Result<Option<StationTokenRecord>, StoreError>;
+
+    /// Enrolls a station with a one-time token, in one transaction: the
+    /// token must exist and be unused, its order open and inside its window
+    /// at `event.at`; the token is marked used by `station_id`, the station
+    /// is stored (under the token's order) with its first certificate.
+    ///
+    /// Errors: [`StoreError::TokenUnknown`], [`StoreError::TokenUsed`],
+    /// [`StoreError::OrderUnavailable`], [`StoreError::Duplicate`] (station
+    /// id or certificate serial exists).
+    async fn enroll_station(
+        &self,
+        token_sha256: &[u8; 32],
+        station_id: &str,
+        certificate: StationCertificate,
+        event: AuditEvent,
+    ) -> Result<AuditSeq, StoreError>;
+
+    /// Stores a station's new certificate (renewal), which becomes its
+    /// current one; earlier certificates stay known until they expire.
+    ///
+    /// Errors: [`StoreError::NotFound`], [`StoreError::StationRevoked`],
+    /// [`StoreError::Duplicate`] (serial exists).
+    async fn renew_station(
+        &self,
+        station_id: &str,
+        certificate: StationCertificate,
+        event: AuditEvent,
+    ) -> Result<AuditSeq, StoreError>;
+
+    /// One station.
+    async fn station(&self, id: &str) -> Result<Option<StationRecord>, StoreError>;
+
+    /// The station holding the certificate with this serial (its current
+    /// or an earlier one).
+    async fn station_by_certificate(
+        &self,
+        serial: &[u8],
+    ) -> Result<Option<StationRecord>, StoreError>;
+
+    /// Stations of one order or of all, ordered by `(enrolled_at, id)`.
+    async fn stations(&self, order_id: Option<&str>) -> Result<Vec<StationRecord>, StoreError>;
 }
