@@ -35,6 +35,45 @@ pub enum AuthorityError {
     /// The public key is already certified for another device.
     #[error("this public key is already certified for device {0:?}")]
     PublicKeyTaken(String),
+    /// The device id is not allowed by the order (pattern mismatch, or an
+    /// id proposed where the order assigns them).
+    #[error("device id {device_id:?} is not allowed by order {order_id:?}: {why}")]
+    DeviceIdNotAllowed {
+        /// The id proposed.
+        device_id: String,
+        /// The order.
+        order_id: String,
+        /// What rule it broke.
+        why: String,
+    },
+    /// The order takes ids from the station but none was given (no
+    /// `device_id`, no CN in the CSR).
+    #[error("order {0:?} needs a device id: send one or put it in the CSR's common name")]
+    DeviceIdMissing(String),
+    /// No such order.
+    #[error("unknown order {0:?} (see `hallmark order list`)")]
+    UnknownOrder(String),
+    /// The order does not take requests now.
+    #[error(transparent)]
+    OrderUnavailable(StoreError),
+    /// The order's quota is used up.
+    #[error(transparent)]
+    QuotaExhausted(StoreError),
+    /// The station enrollment token is unknown or was used.
+    #[error(transparent)]
+    Token(StoreError),
+    /// The client certificate is not a current station certificate.
+    #[error("the client certificate is not a known station certificate")]
+    UnknownStation,
+    /// The station was revoked.
+    #[error("station {0:?} is revoked")]
+    StationRevoked(String),
+    /// The client certificate is not a current device certificate of this CA.
+    #[error("the client certificate is not a current device certificate: {0}")]
+    UnknownDeviceCertificate(&'static str),
+    /// An order specification that cannot be created.
+    #[error("invalid order: {0}")]
+    InvalidOrder(String),
     /// A hierarchy specification that cannot be built.
     #[error("invalid CA hierarchy: {0}")]
     InvalidHierarchy(String),
@@ -73,6 +112,10 @@ impl From<StoreError> for AuthorityError {
         match err {
             StoreError::DeviceIdTaken { device_id } => Self::DeviceIdTaken(device_id),
             StoreError::PublicKeyTaken { device_id } => Self::PublicKeyTaken(device_id),
+            e @ StoreError::OrderUnavailable { .. } => Self::OrderUnavailable(e),
+            e @ StoreError::QuotaExhausted { .. } => Self::QuotaExhausted(e),
+            e @ (StoreError::TokenUnknown | StoreError::TokenUsed { .. }) => Self::Token(e),
+            StoreError::StationRevoked { station_id } => Self::StationRevoked(station_id),
             other => Self::Store(other),
         }
     }
@@ -81,5 +124,39 @@ impl From<StoreError> for AuthorityError {
 impl From<PkiError> for AuthorityError {
     fn from(err: PkiError) -> Self {
         Self::Pki(err)
+    }
+}
+
+impl AuthorityError {
+    /// The stable, machine-readable reason of a refusal (the `"error"` of a
+    /// JSON error body and the `reason` of refusal audit records and
+    /// metrics), or `None` for failures of Hallmark itself (store, keys,
+    /// internal errors), which are not the client's doing.
+    pub fn refusal_reason(&self) -> Option<&'static str> {
+        use hallmark_store::OrderUnavailable as Why;
+        Some(match self {
+            Self::BadRequest(PkiError::InvalidDeviceId(_)) => "invalid_device_id",
+            Self::BadRequest(_) | Self::Pki(PkiError::Policy(_)) => "bad_csr",
+            Self::UnknownCa(_) | Self::NotAnIssuingCa { .. } => "unknown_ca",
+            Self::UnknownProfile(_) => "unknown_profile",
+            Self::DeviceIdTaken(_) => "device_id_taken",
+            Self::PublicKeyTaken(_) => "public_key_taken",
+            Self::DeviceIdNotAllowed { .. } => "device_id_not_allowed",
+            Self::DeviceIdMissing(_) => "device_id_missing",
+            Self::UnknownOrder(_) => "unknown_order",
+            Self::OrderUnavailable(StoreError::OrderUnavailable { reason, .. }) => match reason {
+                Why::Closed => "order_closed",
+                Why::NotStarted => "order_not_started",
+                Why::Expired => "order_expired",
+            },
+            Self::QuotaExhausted(_) => "quota_exhausted",
+            Self::Token(StoreError::TokenUsed { .. }) => "token_used",
+            Self::Token(_) => "token_unknown",
+            Self::UnknownStation => "unknown_station",
+            Self::StationRevoked(_) => "station_revoked",
+            Self::UnknownDeviceCertificate(_) => "unknown_device_certificate",
+            Self::InvalidOrder(_) => "invalid_order",
+            _ => return None,
+        })
     }
 }

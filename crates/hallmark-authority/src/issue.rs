@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use hallmark_keys::{KeyStore, KeyUri};
 use hallmark_pki::{
     Attribute, DeviceId, DistinguishedName, IssuedCertificate, IssuerKey, PreparedCertificate,
-    Profile, SanValues, Serial, Subject, VerifiedCsr,
+    Profile, PublicKey, SanValues, Serial, Subject, VerifiedCsr,
 };
 use hallmark_store::{AuditEvent, AuthorityKey, KeyOrigin, KeyRole, Store, StoreError};
 use serde_json::json;
@@ -43,7 +43,15 @@ pub struct Policy {
     pub profiles: HashMap<String, Profile>,
     /// Factory locations by factory (issuing CA) id, recorded with each issuance.
     pub factory_locations: HashMap<String, String>,
+    /// The profile of certificates issued under production orders.
+    pub order_profile: String,
+    /// Longest station certificate lifetime, in seconds (also capped at the
+    /// order's end).
+    pub station_validity: i64,
 }
+
+/// Station certificates live 24 hours unless configured otherwise.
+pub const DEFAULT_STATION_VALIDITY: i64 = 24 * 3600;
 
 /// One device certificate request.
 #[derive(Clone, Debug)]
@@ -52,21 +60,27 @@ pub struct IssueRequest {
     pub ca_id: String,
     /// The CSR as received, PEM or DER.
     pub csr: Vec<u8>,
-    /// The device id to certify.
-    pub device_id: String,
+    /// The device id to certify; `None` under an order whose device ids
+    /// come from a template: the store assigns the next one.
+    pub device_id: Option<String>,
     /// The profile name.
     pub profile: String,
     /// Where the key was made.
     pub key_origin: KeyOrigin,
-    /// Production order, when issued under one.
+    /// Production order, when issued under one (consumes its quota).
     pub order_id: Option<String>,
     /// Station, when issued through one.
     pub station_id: Option<String>,
+    /// For a renewal: the serial of the device's current certificate from
+    /// the same CA, which the new one supersedes.
+    pub renews: Option<Vec<u8>>,
 }
 
 /// A certificate that is durably recorded.
 #[derive(Clone, Debug)]
 pub struct Issued {
+    /// The issuing CA (factory) id.
+    pub ca_id: String,
     /// The device id certified.
     pub device_id: String,
     /// The certificate.
@@ -78,10 +92,10 @@ pub struct Issued {
 /// The CA as a service. All I/O goes through the store and key store traits.
 #[derive(Debug)]
 pub struct Authority {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     keys: Arc<dyn KeyStore>,
-    env: Env,
-    policy: Policy,
+    pub(crate) env: Env,
+    pub(crate) policy: Policy,
     issuers: Mutex<HashMap<String, Arc<CachedIssuer>>>,
 }
 
@@ -149,41 +163,36 @@ impl Authority {
     }
 
     async fn check(&self, request: &IssueRequest) -> Result<Checked, AuthorityError> {
-        let device_id = DeviceId::parse(&request.device_id).map_err(AuthorityError::BadRequest)?;
-        let csr = VerifiedCsr::from_pem_or_der(&request.csr).map_err(AuthorityError::BadRequest)?;
-        let profile = self.profile_for(&request.profile, &request.ca_id)?;
-        let issuer = self.issuer(&request.ca_id).await?;
-        let alt_names = profile
-            .subject_alt_names
-            .iter()
-            .map(|t| {
-                t.render(SanValues {
-                    device_id: &device_id,
-                    factory: &request.ca_id,
-                })
-            })
-            .collect::<Result<_, _>>()
+        let device_id = request
+            .device_id
+            .as_deref()
+            .map(DeviceId::parse)
+            .transpose()
             .map_err(AuthorityError::BadRequest)?;
-        let subject = Subject {
-            name: DistinguishedName::new()
-                .with(Attribute::Organization, &self.policy.organization)
-                .with(Attribute::CommonName, device_id.as_str()),
-            public_key: csr.public_key().clone(),
-            alt_names,
+        let csr = VerifiedCsr::from_pem_or_der(&request.csr).map_err(AuthorityError::BadRequest)?;
+        let template = CertificateTemplate {
+            organization: self.policy.organization.clone(),
+            profile: self.profile_for(&request.profile, &request.ca_id)?,
+            ca_id: request.ca_id.clone(),
         };
+        let issuer = self.issuer(&request.ca_id).await?;
         let serial = Serial::from_random(self.env.random16());
-        let prepared = PreparedCertificate::prepare(
-            &profile,
-            &subject,
-            serial,
-            self.env.clock.now(),
-            &issuer.key,
-        )?;
+        // A trial run of the final step with the device id if known (a
+        // stand-in otherwise): everything the CSR's key and the profile can
+        // get wrong is refused here, before anything is reserved.
+        let trial_id = match &device_id {
+            Some(id) => id.clone(),
+            None => DeviceId::parse("assigned-by-order").map_err(AuthorityError::BadRequest)?,
+        };
+        let now = self.env.clock.now();
+        // The trial certificate is dropped unsigned.
+        let _trial = template.prepare(&trial_id, csr.public_key(), serial, now, &issuer.key)?;
         Ok(Checked {
             device_id,
             csr,
-            prepared,
-            chain: issuer.chain.clone(),
+            template,
+            serial,
+            issuer,
         })
     }
 
@@ -204,13 +213,17 @@ impl Authority {
         Ok(profile)
     }
 
-    async fn issuing_ca(&self, id: &str) -> Result<AuthorityKey, AuthorityError> {
+    pub(crate) async fn issuing_ca(&self, id: &str) -> Result<AuthorityKey, AuthorityError> {
+        self.ca_with_role(id, KeyRole::Issuing).await
+    }
+
+    async fn ca_with_role(&self, id: &str, role: KeyRole) -> Result<AuthorityKey, AuthorityError> {
         let ca = self
             .store
             .authority_key(id)
             .await?
             .ok_or_else(|| AuthorityError::UnknownCa(id.to_string()))?;
-        if ca.role != KeyRole::Issuing {
+        if ca.role != role {
             return Err(AuthorityError::NotAnIssuingCa {
                 id: id.to_string(),
                 role: ca.role.as_str().to_string(),
@@ -220,11 +233,27 @@ impl Authority {
     }
 
     /// The issuing CA `id`: its signer and chain, opened once and cached.
-    async fn issuer(&self, id: &str) -> Result<Arc<CachedIssuer>, AuthorityError> {
-        if let Some(issuer) = self.lock_issuers().get(id) {
-            return Ok(Arc::clone(issuer));
+    pub(crate) async fn issuer(&self, id: &str) -> Result<Arc<CachedIssuer>, AuthorityError> {
+        self.signing_ca(id, KeyRole::Issuing).await
+    }
+
+    /// The CA `id` of `role`: its signer and chain, opened once and cached.
+    pub(crate) async fn signing_ca(
+        &self,
+        id: &str,
+        role: KeyRole,
+    ) -> Result<Arc<CachedIssuer>, AuthorityError> {
+        let cached = self.lock_issuers().get(id).cloned();
+        if let Some(issuer) = cached {
+            if issuer.role != role {
+                return Err(AuthorityError::NotAnIssuingCa {
+                    id: id.to_string(),
+                    role: issuer.role.as_str().to_string(),
+                });
+            }
+            return Ok(issuer);
         }
-        let ca = self.issuing_ca(id).await?;
+        let ca = self.ca_with_role(id, role).await?;
         let corrupt = |reason| AuthorityError::CorruptCa {
             id: ca.id.clone(),
             reason,
@@ -238,6 +267,8 @@ impl Authority {
             .as_deref()
             .ok_or_else(|| corrupt("no certificate"))?;
         let issuer = Arc::new(CachedIssuer {
+            role,
+            subject_der: hallmark_pki::CertificateView::parse(der)?.subject_der,
             key: IssuerKey::from_certificate(der, self.keys.signer(&uri)?)?,
             chain: chain(self.store.as_ref(), id).await?,
         });
@@ -254,14 +285,66 @@ impl Authority {
 
 /// An issuing CA ready to sign: its key and its chain (that CA first, root last).
 #[derive(Debug)]
-struct CachedIssuer {
-    key: IssuerKey,
-    chain: Vec<Vec<u8>>,
+pub(crate) struct CachedIssuer {
+    pub(crate) role: KeyRole,
+    /// The CA's subject name (DER), to recognise certificates it issued.
+    pub(crate) subject_der: Vec<u8>,
+    pub(crate) key: IssuerKey,
+    pub(crate) chain: Vec<Vec<u8>>,
 }
 
+/// How a device certificate is rendered once its device id is known.
+pub(crate) struct CertificateTemplate {
+    organization: String,
+    profile: Profile,
+    ca_id: String,
+}
+
+impl CertificateTemplate {
+    /// Renders and lints the certificate for `device_id`.
+    pub(crate) fn prepare(
+        &self,
+        device_id: &DeviceId,
+        public_key: &PublicKey,
+        serial: Serial,
+        now: i64,
+        issuer: &IssuerKey,
+    ) -> Result<PreparedCertificate, AuthorityError> {
+        let alt_names = self
+            .profile
+            .subject_alt_names
+            .iter()
+            .map(|t| {
+                t.render(SanValues {
+                    device_id,
+                    factory: &self.ca_id,
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map_err(AuthorityError::BadRequest)?;
+        let subject = Subject {
+            name: DistinguishedName::new()
+                .with(Attribute::Organization, &self.organization)
+                .with(Attribute::CommonName, device_id.as_str()),
+            public_key: public_key.clone(),
+            alt_names,
+        };
+        Ok(PreparedCertificate::prepare(
+            &self.profile,
+            &subject,
+            serial,
+            now,
+            issuer,
+        )?)
+    }
+}
+
+/// What step 1 established.
 pub(crate) struct Checked {
-    pub(crate) device_id: DeviceId,
+    /// `None`: assigned by the order's template at reservation.
+    pub(crate) device_id: Option<DeviceId>,
     pub(crate) csr: VerifiedCsr,
-    pub(crate) prepared: PreparedCertificate,
-    pub(crate) chain: Vec<Vec<u8>>,
+    pub(crate) template: CertificateTemplate,
+    pub(crate) serial: Serial,
+    pub(crate) issuer: Arc<CachedIssuer>,
 }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use hallmark_pki::{IssuedCertificate, PreparedCertificate, Serial};
+use hallmark_pki::{DeviceId, IssuedCertificate, PreparedCertificate, Serial};
 use hallmark_store::{AuditEvent, IssuanceIntent, Store};
 use serde_json::json;
 
@@ -29,36 +29,38 @@ impl Steps {
         request: IssueRequest,
         checked: Checked,
     ) -> Result<Issued, AuthorityError> {
-        let serial = *checked.prepared.serial();
+        let serial = checked.serial;
         let key_hash = checked.csr.public_key().sha256();
 
-        // 2. Persist intent.
-        self.reserve(&request, &checked, key_hash).await?;
+        // 2. Persist intent (the store assigns the device id for template
+        //    orders and consumes quota).
+        let device_id = self.reserve(&request, &checked, key_hash).await?;
 
-        // 3. Sign.
-        let prepared = checked.prepared;
-        let certificate = match sign(prepared).await {
+        // 3. Render the final certificate and sign it.
+        let certificate = match self.prepare_and_sign(&checked, &device_id).await {
             Ok(cert) => cert,
             Err(err) => {
-                self.fail(&request, serial, err.to_string()).await;
+                self.fail(&request, device_id.as_str(), serial, err.to_string())
+                    .await;
                 return Err(err);
             }
         };
 
         // 4. Persist result; only then does the certificate leave.
-        let device_id = checked.device_id.to_string();
         if let Err(err) = self
-            .complete(&request, &device_id, key_hash, &certificate)
+            .complete(&request, device_id.as_str(), key_hash, &certificate)
             .await
         {
             let reason = format!("recording the certificate failed: {err}");
-            self.fail(&request, serial, reason).await;
+            self.fail(&request, device_id.as_str(), serial, reason)
+                .await;
             return Err(err);
         }
         Ok(Issued {
-            device_id,
+            ca_id: request.ca_id.clone(),
+            device_id: device_id.to_string(),
             certificate,
-            chain: checked.chain,
+            chain: checked.issuer.chain.clone(),
         })
     }
 
@@ -67,37 +69,68 @@ impl Steps {
         request: &IssueRequest,
         checked: &Checked,
         key_hash: [u8; 32],
-    ) -> Result<(), AuthorityError> {
-        let serial = checked.prepared.serial();
+    ) -> Result<DeviceId, AuthorityError> {
         let now = self.env.clock.now();
+        let device_id = checked
+            .device_id
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let intent = IssuanceIntent {
             ca_id: request.ca_id.clone(),
-            serial: serial.as_bytes().to_vec(),
-            device_id: checked.device_id.to_string(),
+            serial: checked.serial.as_bytes().to_vec(),
+            device_id: device_id.clone(),
             public_key_sha256: key_hash,
             profile: request.profile.clone(),
             key_origin: request.key_origin,
             order_id: request.order_id.clone(),
             station_id: request.station_id.clone(),
             requested_at: now,
+            renews: request.renews.clone(),
         };
         let event = AuditEvent::new(
             "issuance.intent",
-            Some(checked.device_id.to_string()),
+            Some(device_id.clone()),
             now,
             json!({
                 "ca": request.ca_id,
-                "serial": serial.to_hex(),
-                "device_id": checked.device_id.as_str(),
+                "serial": checked.serial.to_hex(),
+                "device_id": device_id,
                 "public_key_sha256": hex::encode(key_hash),
                 "profile": request.profile,
                 "key_origin": request.key_origin.as_str(),
                 "order": request.order_id,
                 "station": request.station_id,
+                "renews": request.renews.as_deref().map(hex::encode),
             }),
         );
-        self.store.reserve_issuance(intent, event).await?;
-        Ok(())
+        let reservation = self.store.reserve_issuance(intent, event).await?;
+        match DeviceId::parse(&reservation.device_id) {
+            Ok(id) => Ok(id),
+            Err(err) => {
+                // Templates are checked when the order is created; this is
+                // a corrupt order, not a bad request.
+                let reason = format!("the order assigned an invalid device id: {err}");
+                let assigned = &reservation.device_id;
+                self.fail(request, assigned, checked.serial, reason).await;
+                Err(AuthorityError::Pki(err))
+            }
+        }
+    }
+
+    async fn prepare_and_sign(
+        &self,
+        checked: &Checked,
+        device_id: &DeviceId,
+    ) -> Result<IssuedCertificate, AuthorityError> {
+        let prepared = checked.template.prepare(
+            device_id,
+            checked.csr.public_key(),
+            checked.serial,
+            self.env.clock.now(),
+            &checked.issuer.key,
+        )?;
+        sign(prepared).await
     }
 
     async fn complete(
@@ -123,6 +156,7 @@ impl Steps {
                 "factory": request.ca_id,
                 "location": self.location,
                 "not_after": certificate.not_after,
+                "renews": request.renews.as_deref().map(hex::encode),
             }),
         );
         self.store
@@ -140,10 +174,10 @@ impl Steps {
 
     /// Marks the reservation failed. Best effort: if even that fails, the
     /// record stays pending until [`crate::Authority::expire_pending`].
-    async fn fail(&self, request: &IssueRequest, serial: Serial, reason: String) {
+    async fn fail(&self, request: &IssueRequest, device_id: &str, serial: Serial, reason: String) {
         let event = AuditEvent::new(
             "issuance.failed",
-            Some(request.device_id.clone()),
+            Some(device_id.to_string()),
             self.env.clock.now(),
             json!({ "ca": request.ca_id, "serial": serial.to_hex(), "reason": reason }),
         );

@@ -116,6 +116,8 @@ async fn fixture() -> Fixture {
         organization: "Acme Devices".into(),
         profiles: HashMap::from([("device".to_string(), profile)]),
         factory_locations: HashMap::from([("berlin".to_string(), "Berlin, DE".to_string())]),
+        order_profile: "device".into(),
+        station_validity: hallmark_authority::DEFAULT_STATION_VALIDITY,
     };
     let authority = Arc::new(Authority::new(store.clone(), keys, env, policy));
     Fixture {
@@ -136,11 +138,12 @@ fn request(csr: Vec<u8>, device: &str) -> IssueRequest {
     IssueRequest {
         ca_id: "berlin".into(),
         csr,
-        device_id: device.into(),
+        device_id: Some(device.into()),
         profile: "device".into(),
         key_origin: KeyOrigin::Device,
         order_id: None,
         station_id: None,
+        renews: None,
     }
 }
 
@@ -271,16 +274,23 @@ async fn a_signing_failure_is_recorded_and_frees_the_device_id() {
 async fn a_caller_that_goes_away_does_not_strand_its_reservation() {
     let f = fixture().await;
     let csr = csr(f.dir.path(), "d");
-    f.delay_ms.store(400, Ordering::SeqCst);
-    let gave_up = tokio::time::timeout(
-        Duration::from_millis(100),
-        f.authority.issue(request(csr, "dev-1")),
-    )
-    .await;
-    assert!(
-        gave_up.is_err(),
-        "the caller should have timed out while the HSM was slow"
-    );
+    f.delay_ms.store(1000, Ordering::SeqCst);
+    let authority = Arc::clone(&f.authority);
+    let caller = tokio::spawn(async move { authority.issue(request(csr, "dev-1")).await });
+    // Wait until the intent is reserved (signing is now slow), then the
+    // caller goes away.
+    let mut reserved = false;
+    for _ in 0..200 {
+        let record = f.store.certificate_by_device("dev-1").await.unwrap();
+        if record.is_some_and(|r| r.status == IssuanceStatus::Pending) {
+            reserved = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(reserved, "the intent was never reserved");
+    caller.abort();
+    assert!(caller.await.unwrap_err().is_cancelled());
 
     // The issuance finishes on its own: issued, not stuck in pending.
     let mut status = None;
@@ -322,6 +332,7 @@ async fn pending_reservations_left_by_a_crash_are_expired() {
         order_id: None,
         station_id: None,
         requested_at: NOW - 3600,
+        renews: None,
     };
     let event =
         hallmark_store::AuditEvent::new("issuance.intent", None, NOW - 3600, serde_json::json!({}));

@@ -18,6 +18,7 @@
 pub mod alg;
 pub mod cert;
 pub mod csr;
+pub mod csr_build;
 pub mod error;
 pub mod key;
 pub mod name;
@@ -26,10 +27,12 @@ pub mod profile;
 pub mod san;
 pub mod serial;
 pub mod sign;
+pub mod view;
 
 pub use alg::{KeyAlgorithm, SignatureAlgorithm};
 pub use cert::{IssuedCertificate, IssuerKey, PreparedCertificate, Subject};
 pub use csr::VerifiedCsr;
+pub use csr_build::build_csr;
 pub use error::PkiError;
 pub use key::PublicKey;
 pub use name::{Attribute, DistinguishedName};
@@ -37,3 +40,4 @@ pub use profile::{CertificateKind, Profile};
 pub use san::{DeviceId, SanTemplate, SanValues};
 pub use serial::Serial;
 pub use sign::{SignError, Signer};
+pub use view::CertificateView;

@@ -162,6 +162,14 @@ impl Profile {
         }
     }
 
+    /// A TLS server certificate: digitalSignature, serverAuth.
+    pub fn server(validity_seconds: i64, subject_alt_names: Vec<SanTemplate>) -> Self {
+        Self {
+            extended_key_usage: vec![ExtendedKeyUsage(rfc5280::ID_KP_SERVER_AUTH)],
+            ..Self::client(validity_seconds, subject_alt_names)
+        }
+    }
+
     /// Checks the profile is coherent on its own (done once, at configuration load).
     pub fn check(&self) -> Result<(), PkiError> {
         if self.validity_seconds <= 0 {

@@ -161,14 +161,17 @@ impl SanTemplate {
                 GeneralName::UniformResourceIdentifier(ia5(&text)?)
             }
             SanKind::Dns => {
-                let labels_ok = text.split('.').count() >= 2
-                    && text.split('.').all(|l| {
-                        !l.is_empty()
-                            && l.len() <= 63
-                            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                            && !l.starts_with('-')
-                            && !l.ends_with('-')
-                    });
+                // `localhost` is the one single-label name worth certifying
+                // (a server reached on the same machine).
+                let labels_ok = text == "localhost"
+                    || text.split('.').count() >= 2
+                        && text.split('.').all(|l| {
+                            !l.is_empty()
+                                && l.len() <= 63
+                                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                                && !l.starts_with('-')
+                                && !l.ends_with('-')
+                        });
                 if !labels_ok {
                     return Err(bad(
                         "DNS name must be a fully qualified host name (letters, digits, '-')",

@@ -6,13 +6,29 @@
 //! [`Store`] is async (`#[async_trait]`), object safe and
 //! `Send + Sync + Debug`, so callers hold an `Arc<dyn Store>` and never know
 //! the backend. It keeps the CA hierarchy's keys ([`AuthorityKey`]), one
-//! [`CertificateRecord`] per issuance attempt and the append-only audit log
-//! ([`AuditRecord`]). Issuance goes in Boulder-style steps:
-//! [`reserve_issuance`](Store::reserve_issuance) inserts a pending record
-//! (holding device id, public key and serial),
+//! [`CertificateRecord`] per issuance attempt, production orders with their
+//! stations, and the append-only audit log ([`AuditRecord`]). Issuance goes
+//! in Boulder-style steps: [`reserve_issuance`](Store::reserve_issuance)
+//! inserts a pending record (holding device id, public key and serial),
 //! [`complete_issuance`](Store::complete_issuance) stores the signed
 //! certificate, [`fail_issuance`](Store::fail_issuance) releases device id
-//! and key (the serial stays used forever).
+//! and key (the serial stays used forever). Device id and key are held by
+//! pending and issued records only (not by failed or superseded ones).
+//!
+//! # Orders and quota
+//!
+//! A production order ([`NewOrder`], [`OrderRecord`]) bounds what a factory
+//! may issue: a quantity, a time window and a device-id rule (a pattern the
+//! station's proposal must match, or a [`DeviceIdTemplate`] from which the
+//! store assigns ids `…-0001`, `…-0002`, …). A reservation under an order
+//! takes one unit of its quota in the same transaction (SQLite: one
+//! `UPDATE … WHERE reserved < quantity` inside the `BEGIN IMMEDIATE`
+//! transaction, so also two processes on one file never exceed it); a
+//! failed issuance gives the unit back, a template sequence number never.
+//! Renewals ([`IssuanceIntent::renews`]) supersede the issued record they
+//! replace and consume no quota. Stations enroll under an order with
+//! one-time tokens (only their SHA-256 is stored) and keep every
+//! certificate they were given ([`StationRecord`]).
 //!
 //! Every uniqueness rule is a unique index in the database, checked inside
 //! the writing transaction, so it holds across processes and server nodes:

@@ -74,6 +74,9 @@ impl DeviceIdTemplate {
         let mut rest = source;
         let mut seqs = 0;
         while let Some(open) = rest.find('{') {
+            if rest[..open].contains('}') {
+                return Err(invalid(format!("unmatched '}}' in {source:?}")));
+            }
             if open > 0 {
                 parts.push(Part::Text(rest[..open].to_string()));
             }
@@ -216,9 +219,12 @@ pub struct OrderRecord {
     pub status: OrderStatus,
     /// When it was closed.
     pub closed_at: Option<UnixSeconds>,
-    /// Certificates issued under the order.
+    /// Certificates issued under the order (each consumed a unit of the
+    /// quota). Renewals are not counted, and a certificate later superseded
+    /// by a renewal still counts.
     pub issued: u64,
-    /// Issuances reserved but not yet completed or failed.
+    /// Issuances reserved under the order but not yet completed or failed
+    /// (renewals not counted).
     pub pending: u64,
     /// Requests refused under the order (see [`Store::record_refusal`](crate::Store::record_refusal)).
     pub refused: u64,
@@ -329,11 +335,22 @@ mod tests {
 
     #[test]
     fn refuses_bad_templates() {
-        for bad in ["ACME", "{seq}-{seq}", "{serial}", "{seq:6}", "{seq:021}", "a{seq", "a}{seq}"] {
+        for bad in [
+            "ACME",
+            "{seq}-{seq}",
+            "{serial}",
+            "{seq:6}",
+            "{seq:021}",
+            "a{seq",
+            "a}{seq}",
+        ] {
             assert!(
                 matches!(
                     DeviceIdTemplate::parse(bad),
-                    Err(StoreError::Invalid { what: "device id template", .. })
+                    Err(StoreError::Invalid {
+                        what: "device id template",
+                        ..
+                    })
                 ),
                 "{bad:?} was accepted"
             );

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use crate::StoreError;
 use crate::model::{
-    AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent, Reservation,
-    UnixSeconds,
+    AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent,
+    Reservation, UnixSeconds,
 };
 use crate::orders::{NewOrder, OrderRecord, StationCertificate, StationRecord, StationTokenRecord};
 

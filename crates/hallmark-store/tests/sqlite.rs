@@ -2,12 +2,13 @@
 //! SQLite-specific checks (batching, close, pragmas, schema versions).
 
 mod conformance;
+mod sqlite_only;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use conformance::fixtures::{NOW, TestResult};
-use conformance::{audit, concurrency, issuance, keys};
+use conformance::{audit, concurrency, issuance, keys, orders, quota, renewals, stations};
 use hallmark_store::{AuditEvent, SqliteStore, Store, StoreError};
 use serde_json::json;
 use tempfile::TempDir;
@@ -50,6 +51,19 @@ conformance! {
     issuance::bad_reservations_refused => bad_reservations_refused,
     audit::audit_seq_and_bytes => audit_seq_and_bytes,
     audit::refusal_appends_no_audit_event => refusal_appends_no_audit_event,
+    orders::create_order_round_trip => create_order_round_trip,
+    orders::bad_orders_refused => bad_orders_refused,
+    orders::device_id_rules => device_id_rules,
+    orders::order_window_and_close => order_window_and_close,
+    orders::refusals_counted => refusals_counted,
+    quota::quota_consumed_and_returned => quota_consumed_and_returned,
+    quota::template_ids_assigned => template_ids_assigned,
+    renewals::renewal_supersedes_and_fail_restores => renewal_supersedes_and_fail_restores,
+    renewals::renewal_needs_issued_record => renewal_needs_issued_record,
+    renewals::renewal_with_new_key => renewal_with_new_key,
+    stations::enroll_station_once => enroll_station_once,
+    stations::enroll_refused_when_order_unavailable => enroll_refused_when_order_unavailable,
+    stations::renew_station_keeps_old_certificates => renew_station_keeps_old_certificates,
 }
 
 macro_rules! conformance_concurrent {
@@ -75,6 +89,8 @@ conformance_concurrent! {
         => concurrent_same_device, concurrent_same_device_current_thread,
     concurrency::concurrent_same_public_key
         => concurrent_same_public_key, concurrent_same_public_key_current_thread,
+    quota::quota_never_exceeded
+        => quota_never_exceeded, quota_never_exceeded_current_thread,
 }
 
 #[tokio::test]
@@ -155,7 +171,7 @@ async fn wal_mode_and_schema_version() -> TestResult {
     let versions: i64 = conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
         r.get(0)
     })?;
-    assert_eq!(versions, 1);
+    assert_eq!(versions, 2);
     drop(store);
     Ok(())
 }
@@ -175,7 +191,7 @@ async fn newer_schema_refused() -> TestResult {
             err,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 1
+                supported: 2
             }
         ),
         "{err:?}"

@@ -10,13 +10,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "hallmark", version, about)]
 pub struct Cli {
     /// The Hallmark home directory (configuration, database, key files).
-    #[arg(
-        long,
-        global = true,
-        env = "HALLMARK_HOME",
-        default_value = "./hallmark-data"
-    )]
-    pub home: PathBuf,
+    /// (`station` commands: the station's own home directory.)
+    /// Default: $HALLMARK_HOME, else ./hallmark-data.
+    #[arg(long, global = true, env = "HALLMARK_HOME")]
+    pub home: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -34,6 +31,148 @@ pub enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Run the provisioning server: EST and the JSON API over HTTPS.
+    Serve(ServeArgs),
+    /// Production orders: quotas, windows, device ids, station tokens.
+    #[command(subcommand)]
+    Order(OrderCommand),
+    /// A factory station's credential (run on the station).
+    #[command(subcommand)]
+    Station(StationCommand),
+}
+
+impl Cli {
+    /// The home directory: `--home`, else $HALLMARK_HOME, else ./hallmark-data.
+    pub fn home(&self) -> PathBuf {
+        self.home
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("./hallmark-data"))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// HTTPS address (EST, JSON API, health, metrics).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: std::net::SocketAddr,
+    /// Plain-HTTP address for CRLs and OCSP (off unless given).
+    #[arg(long)]
+    pub http_listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// Create an order; prints its id and one-time station tokens (shown once).
+    Create(OrderCreateArgs),
+    /// List orders with their counts.
+    List {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one order with its counts and stations.
+    Show {
+        /// The order id.
+        id: String,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Close an order: no more issuance or station enrollment under it.
+    Close {
+        /// The order id.
+        id: String,
+    },
+    /// Make more one-time station tokens for an open order.
+    Tokens {
+        /// The order id.
+        id: String,
+        /// How many.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct OrderCreateArgs {
+    /// The factory (issuing CA id).
+    #[arg(long)]
+    pub factory: String,
+    /// Product name (1-32 characters of [A-Za-z0-9._-]).
+    #[arg(long)]
+    pub product: String,
+    /// How many devices may be certified.
+    #[arg(long)]
+    pub quantity: u64,
+    /// Start of the window, RFC 3339 (default: now).
+    #[arg(long, value_parser = parse_time)]
+    pub starts: Option<i64>,
+    /// End of the window, RFC 3339 (default: 30 days after the start).
+    #[arg(long, value_parser = parse_time)]
+    pub expires: Option<i64>,
+    /// Stations propose device ids (CSR CN) matching this regular expression.
+    #[arg(long, conflicts_with = "device_id_template")]
+    pub device_id_pattern: Option<String>,
+    /// The server assigns device ids: {product}, {factory}, {order}, {seq}, {seq:0N}.
+    /// Default: "{product}-{order}-{seq:06}".
+    #[arg(long)]
+    pub device_id_template: Option<String>,
+    /// How many one-time station enrollment tokens to make.
+    #[arg(long, default_value_t = 1)]
+    pub stations: u32,
+    /// Print {"order_id": ..., "station_tokens": [...]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_time(text: &str) -> Result<i64, String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(time::OffsetDateTime::unix_timestamp)
+        .map_err(|e| format!("not an RFC 3339 time like 2026-12-01T00:00:00Z: {e}"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StationCommand {
+    /// Trade a one-time token for a station certificate.
+    Enroll(StationEnrollArgs),
+    /// Renew the station certificate in --home before it expires.
+    Renew {
+        /// Renew even when more than a third of the lifetime is left.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct StationEnrollArgs {
+    /// The provisioning server, e.g. https://ca.example:8443.
+    #[arg(long)]
+    pub server: String,
+    /// The Hallmark root certificate (PEM) the server must chain to.
+    #[arg(long)]
+    pub root: PathBuf,
+    /// The one-time token from `hallmark order create` (also
+    /// $HALLMARK_STATION_TOKEN, which keeps it out of the process list).
+    #[arg(long, env = "HALLMARK_STATION_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Bring your own CSR (PEM or DER) instead of a station home.
+    #[arg(long, requires = "out")]
+    pub csr: Option<PathBuf>,
+    /// With --csr: where to write the certificate and its chain (PEM).
+    #[arg(long, requires = "csr")]
+    pub out: Option<PathBuf>,
+    /// With a station home: where the station key lives.
+    #[arg(long, value_enum, default_value = "soft", conflicts_with = "csr")]
+    pub keys: KeysBackend,
+    /// PKCS#11 module path (with --keys pkcs11).
+    #[arg(long, required_if_eq("keys", "pkcs11"))]
+    pub pkcs11_module: Option<PathBuf>,
+    /// PKCS#11 token label (with --keys pkcs11).
+    #[arg(long, required_if_eq("keys", "pkcs11"))]
+    pub pkcs11_token: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -45,6 +45,8 @@ impl Home {
             organization: self.config.organization.name.clone(),
             profiles: self.config.profiles()?,
             factory_locations: self.config.factory_locations(),
+            order_profile: self.config.server.order_profile.clone(),
+            station_validity: i64::from(self.config.server.station_certificate_hours) * 3600,
         };
         Ok(Authority::new(
             self.store().await?,

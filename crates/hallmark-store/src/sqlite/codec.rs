@@ -51,7 +51,7 @@ pub(crate) fn authority_key(row: &Row<'_>) -> rusqlite::Result<AuthorityKey> {
 /// Columns read by [`certificate`], in order.
 pub(crate) const CERTIFICATE_COLUMNS: &str = "ca_id, serial, device_id, public_key_sha256, \
      profile, key_origin, order_id, station_id, requested_at, status, certificate_der, \
-     not_before, not_after, issued_at, failure_reason";
+     not_before, not_after, issued_at, failure_reason, renews";
 
 pub(crate) fn certificate(row: &Row<'_>) -> rusqlite::Result<CertificateRecord> {
     Ok(CertificateRecord {
@@ -65,6 +65,7 @@ pub(crate) fn certificate(row: &Row<'_>) -> rusqlite::Result<CertificateRecord> 
             order_id: row.get(6)?,
             station_id: row.get(7)?,
             requested_at: row.get(8)?,
+            renews: row.get(15)?,
         },
         status: row.get(9)?,
         certificate_der: row.get(10)?,

@@ -25,7 +25,7 @@ pub(crate) fn certificate_by_device(
 ) -> rusqlite::Result<Option<CertificateRecord>> {
     let sql = format!(
         "SELECT {CERTIFICATE_COLUMNS} FROM certificates \
-         WHERE device_id = ?1 AND status <> 'failed'"
+         WHERE device_id = ?1 AND status IN ('pending', 'issued')"
     );
     conn.prepare_cached(&sql)?
         .query_row([device_id], codec::certificate)
@@ -64,7 +64,7 @@ pub(crate) fn live_device_for_key(
     public_key_sha256: &[u8; 32],
 ) -> rusqlite::Result<Option<String>> {
     conn.prepare_cached(
-        "SELECT device_id FROM certificates WHERE public_key_sha256 = ?1 AND status <> 'failed'",
+        "SELECT device_id FROM certificates WHERE public_key_sha256 = ?1 AND status IN ('pending', 'issued')",
     )?
     .query_row([public_key_sha256], |row| row.get(0))
     .optional()

@@ -7,7 +7,8 @@ use std::time::Duration;
 use rusqlite::{Connection, params};
 
 use super::open_writer;
-use super::txn::{self, issuance_conflict};
+use super::txn;
+use super::txn_issuance::issuance_conflict;
 use super::writer::Writer;
 use crate::StoreError;
 use crate::model::{IssuanceIntent, KeyOrigin};
@@ -25,6 +26,7 @@ fn intent(device: &str, key: u8, serial: u8) -> IssuanceIntent {
         order_id: None,
         station_id: None,
         requested_at: 0,
+        renews: None,
     }
 }
 

@@ -76,11 +76,16 @@ pub async fn refusal_appends_no_audit_event(store: &dyn Store) -> TestResult {
             json!({ "reason": "device_id_taken" }),
         ))
         .await?;
-    assert_eq!(logged, first + 1, "no seq was burnt by the refusals");
+    assert_eq!(
+        logged,
+        first.audit_seq + 1,
+        "no seq was burnt by the refusals"
+    );
     let next = store
         .reserve_issuance(intent("dev-4", 4, 4), event("issuance.reserved", "dev-4"))
         .await?;
-    assert_eq!(next, logged + 1);
+    assert_eq!(next.audit_seq, logged + 1);
+    assert_eq!(next.device_id, "dev-4");
 
     let log = store.audit_events(0, 100).await?;
     assert!(

@@ -25,6 +25,7 @@ async fn reserve_all(
             store
                 .reserve_issuance(wanted, event("issuance.reserved", &subject))
                 .await
+                .map(|reservation| reservation.audit_seq)
         });
     }
     let mut results = Vec::new();

@@ -74,7 +74,7 @@ pub fn key_hash(n: u64) -> [u8; 32] {
 }
 
 /// An intent for device `device` of [`CA`] with key `key_hash(key)` and
-/// serial `serial(serial_n)`.
+/// serial `serial(serial_n)`, under no order.
 pub fn intent(device: &str, key: u64, serial_n: u64) -> IssuanceIntent {
     IssuanceIntent {
         ca_id: CA.to_owned(),
@@ -83,9 +83,10 @@ pub fn intent(device: &str, key: u64, serial_n: u64) -> IssuanceIntent {
         public_key_sha256: key_hash(key),
         profile: "device-default".to_owned(),
         key_origin: KeyOrigin::Device,
-        order_id: Some("order-2026-001".to_owned()),
+        order_id: None,
         station_id: Some("station-7".to_owned()),
         requested_at: NOW,
+        renews: None,
     }
 }
 

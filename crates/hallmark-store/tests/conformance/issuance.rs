@@ -45,7 +45,8 @@ pub async fn reserve_complete_lifecycle(store: &dyn Store) -> TestResult {
             issued_event,
         )
         .await?;
-    assert_eq!(completed, reserved + 1);
+    assert_eq!(completed, reserved.audit_seq + 1);
+    assert_eq!(reserved.device_id, "dev-1", "the given device id is kept");
 
     let record = store
         .certificate_by_serial(CA, &serial(1))

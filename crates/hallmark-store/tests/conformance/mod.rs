@@ -9,3 +9,8 @@ pub mod concurrency;
 pub mod fixtures;
 pub mod issuance;
 pub mod keys;
+pub mod order_fixtures;
+pub mod orders;
+pub mod quota;
+pub mod renewals;
+pub mod stations;

@@ -27,11 +27,12 @@ pub async fn run(home: &Home, args: IssueArgs) -> Result<()> {
         .issue(IssueRequest {
             ca_id: args.ca.clone(),
             csr,
-            device_id: args.device_id.clone(),
+            device_id: Some(args.device_id.clone()),
             profile: args.profile.clone(),
             key_origin: KeyOrigin::Device,
             order_id: None,
             station_id: None,
+            renews: None,
         })
         .await
         .with_context(|| format!("certificate for device {:?} refused", args.device_id))?;

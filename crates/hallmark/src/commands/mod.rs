@@ -3,6 +3,9 @@
 mod ca;
 mod init;
 mod issue;
+mod order;
+mod serve;
+mod station;
 
 use anyhow::Result;
 
@@ -12,10 +15,14 @@ use crate::home::Home;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
+    let home = cli.home();
     match cli.command {
-        Command::Init(args) => init::run(&cli.home, args).await,
-        Command::Ca(cmd) => ca::run(&Home::load(&cli.home)?, cmd).await,
-        Command::Issue(args) => issue::run(&Home::load(&cli.home)?, args).await,
+        Command::Init(args) => init::run(&home, args).await,
+        Command::Ca(cmd) => ca::run(&Home::load(&home)?, cmd).await,
+        Command::Issue(args) => issue::run(&Home::load(&home)?, args).await,
+        Command::Serve(args) => serve::run(&Home::load(&home)?, args).await,
+        Command::Order(cmd) => order::run(&Home::load(&home)?, cmd).await,
+        Command::Station(cmd) => station::run(cli.home.as_deref(), cmd).await,
         Command::Config(ConfigCommand::Reference) => {
             print!(
                 "{}",
@@ -28,7 +35,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Config(ConfigCommand::Check) => {
-            let home = Home::load(&cli.home)?;
+            let home = Home::load(&home)?;
             println!(
                 "{}: valid, {} profile(s)",
                 home.dir.join(config::FILE_NAME).display(),

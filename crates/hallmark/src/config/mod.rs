@@ -38,6 +38,54 @@ pub struct Config {
     pub urls: Urls,
     /// Device certificate profiles by name.
     pub profiles: BTreeMap<String, ProfileConfig>,
+    /// The provisioning server.
+    #[serde(default)]
+    pub server: ServerConfig,
+}
+
+/// `[server]`: `hallmark serve`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Names in the server's TLS certificate (`DNS:…`, `IP:…`).
+    pub subject_alt_names: Vec<String>,
+    /// Lifetime of the server certificate in days.
+    pub certificate_days: u32,
+    /// Per-station token bucket; `None` disables rate limiting.
+    pub station_rate_limit: Option<RateLimitConfig>,
+    /// Station certificate lifetime in hours (capped at the order's end).
+    pub station_certificate_hours: u32,
+    /// Profile of device certificates issued under production orders.
+    pub order_profile: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            subject_alt_names: vec![
+                "DNS:localhost".into(),
+                "IP:127.0.0.1".into(),
+                "IP:::1".into(),
+            ],
+            certificate_days: 30,
+            station_rate_limit: Some(RateLimitConfig {
+                per_second: 20.0,
+                burst: 40,
+            }),
+            station_certificate_hours: 24,
+            order_profile: "device".into(),
+        }
+    }
+}
+
+/// A token bucket: `per_second` sustained, `burst` at once.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second.
+    pub per_second: f64,
+    /// Requests allowed at once.
+    pub burst: u32,
 }
 
 /// `[organization]`.
@@ -164,7 +212,30 @@ impl Config {
         let config: Config = toml::from_str(text)?;
         config.profiles()?;
         config.keys.check()?;
+        config.check_server()?;
         Ok(config)
+    }
+
+    fn check_server(&self) -> Result<()> {
+        let server = &self.server;
+        server.alt_names()?;
+        if server.certificate_days == 0 || server.station_certificate_hours == 0 {
+            bail!(
+                "server.certificate_days and server.station_certificate_hours must be at least 1"
+            );
+        }
+        if let Some(limit) = server.station_rate_limit
+            && (!(limit.per_second > 0.0 && limit.per_second.is_finite()) || limit.burst == 0)
+        {
+            bail!("server.station_rate_limit needs per_second > 0 and burst >= 1");
+        }
+        if !self.profiles.contains_key(&server.order_profile) {
+            bail!(
+                "server.order_profile {:?} names no [profiles.*] entry",
+                server.order_profile
+            );
+        }
+        Ok(())
     }
 
     /// Factory locations by factory id (for audit records).
@@ -184,6 +255,19 @@ impl Config {
                     .to_profile(&self.urls)
                     .with_context(|| format!("profile {name:?}"))?;
                 Ok((name.clone(), profile))
+            })
+            .collect()
+    }
+}
+
+impl ServerConfig {
+    /// The server certificate's names, parsed.
+    pub fn alt_names(&self) -> Result<Vec<hallmark_pki::SanTemplate>> {
+        self.subject_alt_names
+            .iter()
+            .map(|t| {
+                t.parse()
+                    .with_context(|| format!("server.subject_alt_names {t:?}"))
             })
             .collect()
     }

@@ -148,6 +148,23 @@ subject_alt_names = [\"URI:https://devices.example.com/{factory}/{device_id}\"]
 crl_distribution_point = true
 # OCSP responder in the authority information access extension.
 ocsp = true
+
+# The provisioning server (`hallmark serve`). Every entry has this default.
+[server]
+# Names in the server's TLS certificate. The server generates its TLS key in
+# memory at every start and has the station CA certify it, so clients trust
+# it through Hallmark's root (`hallmark ca chain --ca root`).
+subject_alt_names = [\"DNS:localhost\", \"IP:127.0.0.1\", \"IP:::1\"]
+# Lifetime of the server certificate in days (a restart issues a new one).
+certificate_days = 30
+# Per-station token bucket: sustained requests per second and burst. A
+# station over its rate gets 429 with Retry-After. Remove to disable.
+station_rate_limit = { per_second = 20.0, burst = 40 }
+# Station certificates (`hallmark station enroll`) live this many hours, and
+# never past the end of their order.
+station_certificate_hours = 24
+# The profile of device certificates issued under production orders.
+order_profile = \"device\"
 ";
 
 #[cfg(test)]

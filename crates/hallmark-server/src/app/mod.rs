@@ -1,0 +1,92 @@
+//! The provisioning server's routes: EST, the JSON API, health and metrics.
+//!
+//! Handlers are thin: they authenticate the caller, decode the body, call
+//! the [`Authority`] and encode the answer. Policy lives in the authority;
+//! the mapping of errors to HTTP status lives in [`status`].
+
+mod api;
+mod auth;
+mod est;
+mod ops;
+pub mod status;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use hallmark_authority::Authority;
+
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+use status::RefusalReason;
+
+/// The CA certificates EST's `cacerts` hands out, pre-encoded.
+#[derive(Debug, Default)]
+pub struct CaCerts {
+    /// Root, station CA and every issuing CA (certs-only PKCS#7, DER).
+    pub all: Vec<u8>,
+    /// Per factory: root and that issuing CA.
+    pub by_factory: HashMap<String, Vec<u8>>,
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// The CA.
+    pub authority: Arc<Authority>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Per-station request rate limit.
+    pub limiter: RateLimiter,
+    /// Pre-encoded `cacerts` answers.
+    pub cacerts: CaCerts,
+    /// Pre-encoded `csrattrs` answer.
+    pub csrattrs: Vec<u8>,
+}
+
+/// The HTTPS application: EST, JSON API, health, metrics.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/.well-known/est/cacerts", get(est::cacerts))
+        .route("/.well-known/est/{label}/cacerts", get(est::cacerts_for))
+        .route("/.well-known/est/csrattrs", get(est::csrattrs))
+        .route("/.well-known/est/simpleenroll", post(est::simpleenroll))
+        .route("/.well-known/est/simplereenroll", post(est::simplereenroll))
+        .route("/api/v1/enroll", post(api::enroll))
+        .route("/api/v1/stations/enroll", post(api::enroll_station))
+        .route("/api/v1/stations/renew", post(api::renew_station))
+        .route("/api/v1/stations/self", get(api::station_self))
+        .route("/api/v1/orders/{id}", get(api::order))
+        .route("/api/v1/devices/{id}", get(api::device))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
+        .with_state(state)
+}
+
+/// The plain-HTTP application: health only for now; CRLs and OCSP join it.
+pub fn plain_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .with_state(state)
+}
+
+/// Records latency per route and refusals per reason.
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state.metrics.observe(&route, started.elapsed());
+    if let Some(RefusalReason(reason)) = response.extensions().get::<RefusalReason>() {
+        state.metrics.refused(reason);
+    }
+    response
+}

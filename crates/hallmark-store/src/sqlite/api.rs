@@ -1,0 +1,288 @@
+//! [`Store`] for [`SqliteStore`]: writes go to the writer thread, reads to
+//! the read-only pool.
+
+use async_trait::async_trait;
+
+use super::txn::{self, PreparedEvent};
+use super::{SqliteStore, queries, queries_orders, txn_issuance, txn_orders, txn_stations};
+use crate::model::{
+    AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent,
+    Reservation, UnixSeconds,
+};
+use crate::orders::{NewOrder, OrderRecord, StationCertificate, StationRecord, StationTokenRecord};
+use crate::{Store, StoreError};
+
+fn unix_now() -> UnixSeconds {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let now = unix_now();
+        self.writer.submit(move |tx| txn::migrate(tx, now)).await
+    }
+
+    async fn insert_authority_key(
+        &self,
+        key: AuthorityKey,
+        event: AuditEvent,
+    ) -> Result<AuditSeq, StoreError> {
+        let event = PreparedEvent::new(event)?;
+        self.writer
+            .submit(move |tx| txn::insert_authority_key(tx, &key, &event))
+            .await
+    }
+
+    async fn authority_keys(&self) -> Result<Vec<AuthorityKey>, StoreError> {
+        self.readers.read(queries::authority_keys).await
+    }
+
+    async fn authority_key(&self, id: &str) -> Result<Option<AuthorityKey>, StoreError> {
+        let id = id.to_owned();
+        self.readers
+            .read(move |conn| queries::authority_key(conn, &id))
+            .await
+    }
+
+    async fn reserve_issuance(
+        &self,
+        intent: IssuanceIntent,
+        event: AuditEvent,
+    ) -> Result<Reservation, StoreError> {
+        intent.validate()?;
+        // Encoded inside the job: a template order assigns the device id
+        // that goes into the event.
+        self.writer
+            .submit(move |tx| txn_issuance::reserve_issuance(tx, intent, event))
+            .await
+    }
+
+    async fn complete_issuance(
+        &self,
+        ca_id: &str,
+        serial: &[u8],
+        certificate_der: Vec<u8>,
+        not_before: UnixSeconds,
+        not_after: UnixSeconds,
+        event: AuditEvent,
+    ) -> Result<AuditSeq, StoreError> {
+        let event = PreparedEvent::new(event)?;
+        let (ca_id, serial) = (ca_id.to_owned(), serial.to_vec());
+        self.writer
+            .submit(move |tx| {
+                let validity = (not_before, not_after);
+                txn_issuance::complete_issuance(
+                    tx,
+                    &ca_id,
+                    &serial,
+                    &certificate_der,
+                    validity,
+                    &event,
+                )
+            })
+            .await
+    }
+
+    async fn fail_issuance(
+        &self,
+        ca_id: &str,
+        serial: &[u8],
+        reason: String,
+        event: AuditEvent,
+    ) -> Result<AuditSeq, StoreError> {
+        let event = PreparedEvent::new(event)?;
+        let (ca_id, serial) = (ca_id.to_owned(), serial.to_vec());
+        self.writer
+            .submit(move |tx| txn_issuance::fail_issuance(tx, &ca_id, &serial, &reason, &event))
+            .await
+    }
+
+    async fn certificate_by_device(
+        &self,
+        device_id: &str,
+    ) -> Result<Option<CertificateRecord>, StoreError> {
+        let device_id = device_id.to_owned();
+        self.readers
+            .read(move |conn| queries::certificate_by_device(conn, &device_id))
+            .await
+    }
+
+    async fn certificate_by_serial(
+        &self,
+        ca_id: &str,
+        serial: &[u8],
+    ) -> Result<Option<CertificateRecord>, StoreError> {
+        let (ca_id, serial) = (ca_id.to_owned(), serial.to_vec());
+        self.readers
+            .read(move |conn| queries::certificate_by_serial(conn, &ca_id, &serial))
+            .await
+    }
+
+    async fn device_for_public_key(
+        &self,
+        public_key_sha256: &[u8; 32],
+    ) -> Result<Option<String>, StoreError> {
+        let key = *public_key_sha256;
+        self.readers
+            .read(move |conn| queries::live_device_for_key(conn, &key))
+            .await
+    }
+
+    async fn pending_issuances(
+        &self,
+        requested_before: UnixSeconds,
+    ) -> Result<Vec<CertificateRecord>, StoreError> {
+        self.readers
+            .read(move |conn| queries::pending_before(conn, requested_before))
+            .await
+    }
+
+    async fn count_issued(&self, ca_id: Option<&str>) -> Result<u64, StoreError> {
+        let ca_id = ca_id.map(str::to_owned);
+        self.readers
+            .read(move |conn| queries::count_issued(conn, ca_id.as_deref()))
+            .await
+    }
+
+    async fn audit_events(
+        &self,
+        after_seq: AuditSeq,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.readers
+            .read(move |conn| queries::audit_events(conn, after_seq, limit))
+            .await
+    }
+
+    async fn append_audit(&self, event: AuditEvent) -> Result<AuditSeq, StoreError> {
+        let event = PreparedEvent::new(event)?;
+        self.writer
+            .submit(move |tx| txn::append_audit(tx, &event))
+            .await
+    }
+
+    async fn create_order(
+        &self,
+        order: NewOrder,
+        station_tokens: Vec<[u8; 32]>,
+        event: AuditEvent,
+    ) -> Result<AuditSeq, StoreError> {
+        txn_orders::validate_new_order(&order)?;
+        let event = PreparedEvent::new(event)?;
+        self.writer
+            .submit(move |tx| txn_orders::create_order(tx, &order, &station_tokens, &event))
+            .await
+    }
+
+    async fn add_station_tokens(
+        &self,
+        order_id: &str,
+        station_tokens: Vec<[u8; 32]>,
+        event: AuditEvent,
+    ) -> Result<AuditSeq, StoreError> {
+        let event = PreparedEvent::new(event)?;
+        let order_id = order_id.to_owned();
+        self.writer
+            .submit(move |tx| {
+                txn_orders::add_station_tokens(tx, &order_id, &station_tokens, &event)
+            })
+            .await
+    }
+
+    async fn order(&self, id: &str) -> Result<Option<OrderRecord>, StoreError> {
+        let id = id.to_owned();
+        self.readers
+            .read(move |conn| queries_orders::order(conn, &id))
+            .await
+    }
+
+    async fn orders(&self) -> Result<Vec<OrderRecord>, StoreError> {
+        self.readers.read(queries_orders::orders).await
+    }
+
+    async fn close_order(&self, id: &str, event: AuditEvent) -> Result<AuditSeq, StoreError> {
+        let event = PreparedEvent::new(event)?;
+        let id = id.to_owned();
+        self.writer
+            .submit(move |tx| txn_orders::close_order(tx, &id, &event))
+            .await
+    }
+
+    async fn record_refusal(
+        &self,
+        order_id: Option<&str>,
+        event: AuditEvent,
+    ) -> Result<AuditSeq, StoreError> {
+        let event = PreparedEvent::new(event)?;
+        let order_id = order_id.map(str::to_owned);
+        self.writer
+            .submit(move |tx| txn_orders::record_refusal(tx, order_id.as_deref(), &event))
+            .await
+    }
+
+    async fn station_token(
+        &self,
+        token_sha256: &[u8; 32],
+    ) -> Result<Option<StationTokenRecord>, StoreError> {
+        let token = *token_sha256;
+        self.readers
+            .read(move |conn| queries_orders::station_token(conn, &token))
+            .await
+    }
+
+    async fn enroll_station(
+        &self,
+        token_sha256: &[u8; 32],
+        station_id: &str,
+        certificate: StationCertificate,
+        event: AuditEvent,
+    ) -> Result<AuditSeq, StoreError> {
+        txn_stations::validate_certificate(&certificate)?;
+        let event = PreparedEvent::new(event)?;
+        let (token, station_id) = (*token_sha256, station_id.to_owned());
+        self.writer
+            .submit(move |tx| {
+                txn_stations::enroll_station(tx, &token, &station_id, &certificate, &event)
+            })
+            .await
+    }
+
+    async fn renew_station(
+        &self,
+        station_id: &str,
+        certificate: StationCertificate,
+        event: AuditEvent,
+    ) -> Result<AuditSeq, StoreError> {
+        txn_stations::validate_certificate(&certificate)?;
+        let event = PreparedEvent::new(event)?;
+        let station_id = station_id.to_owned();
+        self.writer
+            .submit(move |tx| txn_stations::renew_station(tx, &station_id, &certificate, &event))
+            .await
+    }
+
+    async fn station(&self, id: &str) -> Result<Option<StationRecord>, StoreError> {
+        let id = id.to_owned();
+        self.readers
+            .read(move |conn| queries_orders::station(conn, &id))
+            .await
+    }
+
+    async fn station_by_certificate(
+        &self,
+        serial: &[u8],
+    ) -> Result<Option<StationRecord>, StoreError> {
+        let serial = serial.to_vec();
+        self.readers
+            .read(move |conn| queries_orders::station_by_certificate(conn, &serial))
+            .await
+    }
+
+    async fn stations(&self, order_id: Option<&str>) -> Result<Vec<StationRecord>, StoreError> {
+        let order_id = order_id.map(str::to_owned);
+        self.readers
+            .read(move |conn| queries_orders::stations(conn, order_id.as_deref()))
+            .await
+    }
+}
