@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod serve;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -134,25 +136,28 @@ impl Cli {
         ])
     }
 
+    /// Runs `sql` with sqlite3 (the independent reader); returns its output.
+    pub fn sql(&self, sql: &str) -> String {
+        let db = self.home().join("hallmark.db");
+        let out = Command::new("sqlite3")
+            .arg(&db)
+            .arg(sql)
+            .output()
+            .expect("sqlite3 missing: apt-get install sqlite3");
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// A number from `sql`.
+    pub fn count(&self, sql: &str) -> u64 {
+        self.sql(sql).parse().unwrap()
+    }
+
     /// Counts (issued certificates, audit events) with sqlite3, the independent reader.
     pub fn counts(&self) -> (u64, u64) {
-        let db = self.home().join("hallmark.db");
-        let q = |sql: &str| -> u64 {
-            let out = Command::new("sqlite3")
-                .arg(&db)
-                .arg(sql)
-                .output()
-                .expect("sqlite3 missing: apt-get install sqlite3");
-            assert!(out.status.success(), "{}", text(&out));
-            String::from_utf8(out.stdout)
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap()
-        };
         (
-            q("SELECT count(*) FROM certificates"),
-            q("SELECT count(*) FROM audit_log"),
+            self.count("SELECT count(*) FROM certificates"),
+            self.count("SELECT count(*) FROM audit_log"),
         )
     }
 }
