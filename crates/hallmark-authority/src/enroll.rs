@@ -37,18 +37,20 @@ pub struct RequestContext {
 
 impl Authority {
     /// Issues a device certificate under the station's order. Refusals are
-    /// audit-logged before they are returned.
+    /// audit-logged (with `peer`, the client's address) before they are
+    /// returned.
     pub async fn enroll_device(
         &self,
         station: &StationIdentity,
         csr: &[u8],
         device_id: Option<String>,
+        peer: Option<String>,
     ) -> Result<Issued, AuthorityError> {
         let context = RequestContext {
             station_id: Some(station.station_id.clone()),
             order_id: Some(station.order_id.clone()),
             device_id: device_id.clone(),
-            peer: None,
+            peer,
         };
         let outcome = self.enroll_under_order(station, csr, device_id).await;
         self.audit_refusal(outcome, &context).await
@@ -112,12 +114,14 @@ impl Authority {
         &self,
         current_der: &[u8],
         csr: &[u8],
+        peer: Option<String>,
     ) -> Result<Issued, AuthorityError> {
         let outcome = self.reenroll(current_der, csr).await;
         let context = RequestContext {
             device_id: CertificateView::parse(current_der)
                 .ok()
                 .and_then(|v| v.common_name),
+            peer,
             ..RequestContext::default()
         };
         self.audit_refusal(outcome, &context).await

@@ -116,7 +116,12 @@ pub(crate) async fn enroll(
     let request = body(&state, request, &context).await?;
     let issued = state
         .authority
-        .enroll_device(&station, request.csr.as_bytes(), request.device_id)
+        .enroll_device(
+            &station,
+            request.csr.as_bytes(),
+            request.device_id,
+            context.peer.clone(),
+        )
         .await?;
     state.metrics.issued(&issued.ca_id, &station.order_id);
     Ok(Json(json!(DeviceEnrollment::from(&issued))))

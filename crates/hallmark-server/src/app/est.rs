@@ -67,7 +67,10 @@ pub(crate) async fn simpleenroll(
     let station = state.rate_limited_station(&caller).await?;
     let context = caller.station_context(&station);
     let csr = decode_csr(&state, &body, &context).await?;
-    let issued = state.authority.enroll_device(&station, &csr, None).await?;
+    let issued = state
+        .authority
+        .enroll_device(&station, &csr, None, context.peer.clone())
+        .await?;
     state.metrics.issued(&issued.ca_id, &station.order_id);
     certs_only_response(&issued)
 }
@@ -85,7 +88,10 @@ pub(crate) async fn simplereenroll(
             .await);
     };
     let csr = decode_csr(&state, &body, &context).await?;
-    let issued = state.authority.reenroll_device(current, &csr).await?;
+    let issued = state
+        .authority
+        .reenroll_device(current, &csr, context.peer.clone())
+        .await?;
     certs_only_response(&issued)
 }
 

@@ -120,13 +120,17 @@ pub fn curl(dir: &Path, args: &[&str]) -> Reply {
     }
 }
 
-/// A throwaway P-256 device key and its CSR (PEM), made with rcgen.
+/// A throwaway P-256 device key and its CSR (PEM), made with rcgen; an
+/// empty `common_name` gives an empty subject.
 pub fn rcgen_csr(common_name: &str) -> (rcgen::KeyPair, String) {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let mut params = rcgen::CertificateParams::default();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, common_name);
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    if !common_name.is_empty() {
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, common_name);
+    }
     let csr = params.serialize_request(&key).unwrap().pem().unwrap();
     (key, csr)
 }
