@@ -31,6 +31,8 @@ pub struct StationIdentity {
     pub order_id: String,
     /// When the presented certificate expires.
     pub not_after: i64,
+    /// When the station enrolled.
+    pub enrolled_at: i64,
 }
 
 /// A station certificate handed out (enrollment or renewal).
@@ -129,6 +131,7 @@ impl Authority {
             station_id: station.id,
             order_id: station.order_id,
             not_after: view.not_after,
+            enrolled_at: station.enrolled_at,
         })
     }
 

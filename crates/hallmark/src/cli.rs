@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Hallmark: factory-provisioning PKI for IoT devices.
 #[derive(Debug, Parser)]
-#[command(name = "hallmark", version, about)]
+#[command(name = "hallmark", version, about, args_override_self = true)]
 pub struct Cli {
     /// The Hallmark home directory (configuration, database, key files).
     /// (`station` commands: the station's own home directory.)

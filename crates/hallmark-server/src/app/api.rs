@@ -169,11 +169,13 @@ pub(crate) async fn station_self(
         station_id,
         order_id,
         not_after,
+        enrolled_at,
     } = state.station(&caller).await?;
     Ok(Json(json!({
         "station_id": station_id,
         "order_id": order_id,
         "not_after": not_after,
+        "enrolled_at": enrolled_at,
     })))
 }
 
