@@ -11,15 +11,25 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Logs go to stderr: level from $HALLMARK_LOG (default `warn`; `hallmark
+/// serve` logs one line per request at `info`), one JSON object per line
+/// when $HALLMARK_LOG_FORMAT is `json`.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HALLMARK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,hallmark_server=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    if std::env::var("HALLMARK_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HALLMARK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -21,6 +21,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use hallmark_authority::Authority;
 
+use crate::listen::RemoteAddr;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use status::RefusalReason;
@@ -76,17 +77,38 @@ pub fn plain_router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Records latency per route and refusals per reason.
+/// Records latency per route and refusals per reason, and logs one
+/// structured line per request (route, status, refusal reason, duration,
+/// peer; never bodies).
 async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let peer = request
+        .extensions()
+        .get::<RemoteAddr>()
+        .map_or_else(|| "-".to_string(), |RemoteAddr(addr)| addr.to_string());
+    let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
-    state.metrics.observe(&route, started.elapsed());
-    if let Some(RefusalReason(reason)) = response.extensions().get::<RefusalReason>() {
+    let elapsed = started.elapsed();
+    state.metrics.observe(&route, elapsed);
+    let reason = response
+        .extensions()
+        .get::<RefusalReason>()
+        .map(|RefusalReason(reason)| *reason);
+    if let Some(reason) = reason {
         state.metrics.refused(reason);
     }
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        refusal = reason,
+        ms = elapsed.as_secs_f64() * 1000.0,
+        peer,
+        "request"
+    );
     response
 }

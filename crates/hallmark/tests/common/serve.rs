@@ -21,6 +21,7 @@ impl Server {
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HALLMARK_LOG", "warn")
+            .env("HALLMARK_LOG_FORMAT", "json")
             .current_dir(cli.dir.path())
             .arg("--home")
             .arg(cli.home())
