@@ -3,136 +3,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests report failures by panicking
 
-use std::collections::HashMap;
+mod common;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use hallmark_authority::{
-    Authority, AuthorityError, Clock, Env, HierarchySpec, IssueRequest, OsEntropy, Policy,
-    create_hierarchy,
-};
-use hallmark_keys::{KeyError, KeyStore, KeyUri, SoftKeyStore};
+use common::{NOW, csr, fixture};
+use hallmark_authority::{AuthorityError, IssueRequest};
 use hallmark_pki::profile::YEAR;
-use hallmark_pki::{KeyAlgorithm, Profile, SignError, Signer};
-use hallmark_store::{IssuanceStatus, KeyOrigin, SqliteStore, Store};
-use hallmark_testkit::tools::{self, KeySpec};
-
-const NOW: i64 = 1_795_000_000;
-
-#[derive(Debug)]
-struct FixedClock(i64);
-impl Clock for FixedClock {
-    fn now(&self) -> i64 {
-        self.0
-    }
-}
-
-/// Wraps a key store; its signers fail while `broken` is set (an HSM pulled mid-shift).
-/// It can also be slow (a network HSM under load).
-#[derive(Debug)]
-struct FlakyKeys {
-    inner: SoftKeyStore,
-    broken: Arc<AtomicBool>,
-    delay_ms: Arc<AtomicU64>,
-}
-
-#[derive(Debug)]
-struct FlakySigner {
-    inner: Arc<dyn Signer>,
-    broken: Arc<AtomicBool>,
-    delay_ms: Arc<AtomicU64>,
-}
-
-impl Signer for FlakySigner {
-    fn algorithm(&self) -> KeyAlgorithm {
-        self.inner.algorithm()
-    }
-    fn public_key_der(&self) -> &[u8] {
-        self.inner.public_key_der()
-    }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
-        std::thread::sleep(Duration::from_millis(self.delay_ms.load(Ordering::SeqCst)));
-        if self.broken.load(Ordering::SeqCst) {
-            return Err(SignError::new(std::io::Error::other("token removed")));
-        }
-        self.inner.sign(message)
-    }
-}
-
-impl KeyStore for FlakyKeys {
-    fn generate(&self, label: &str, alg: KeyAlgorithm) -> Result<KeyUri, KeyError> {
-        self.inner.generate(label, alg)
-    }
-    fn signer(&self, uri: &KeyUri) -> Result<Arc<dyn Signer>, KeyError> {
-        Ok(Arc::new(FlakySigner {
-            inner: self.inner.signer(uri)?,
-            broken: self.broken.clone(),
-            delay_ms: self.delay_ms.clone(),
-        }))
-    }
-    fn describe(&self) -> String {
-        "flaky".into()
-    }
-}
-
-struct Fixture {
-    dir: tempfile::TempDir,
-    authority: Arc<Authority>,
-    store: Arc<dyn Store>,
-    broken: Arc<AtomicBool>,
-    delay_ms: Arc<AtomicU64>,
-}
-
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let broken = Arc::new(AtomicBool::new(false));
-    let delay_ms = Arc::new(AtomicU64::new(0));
-    let keys = Arc::new(FlakyKeys {
-        delay_ms: delay_ms.clone(),
-        inner: SoftKeyStore::open(
-            dir.path().join("keys"),
-            "test passphrase".to_string().into(),
-        )
-        .unwrap(),
-        broken: broken.clone(),
-    });
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("db.sqlite")).unwrap());
-    store.migrate().await.unwrap();
-    let env = Env {
-        clock: Arc::new(FixedClock(NOW)),
-        entropy: Arc::new(OsEntropy),
-    };
-    let spec = HierarchySpec::new("Acme Devices", vec!["berlin".into()], "hm-test");
-    create_hierarchy(&spec, keys.as_ref(), store.as_ref(), &env)
-        .await
-        .unwrap();
-    let mut profile = Profile::client(
-        3 * YEAR,
-        vec!["DNS:{device_id}.devices.example.com".parse().unwrap()],
-    );
-    profile.crl_urls = vec!["http://crl.example.com/{ca}.crl".into()];
-    let policy = Policy {
-        organization: "Acme Devices".into(),
-        profiles: HashMap::from([("device".to_string(), profile)]),
-        factory_locations: HashMap::from([("berlin".to_string(), "Berlin, DE".to_string())]),
-        order_profile: "device".into(),
-        station_validity: hallmark_authority::DEFAULT_STATION_VALIDITY,
-    };
-    let authority = Arc::new(Authority::new(store.clone(), keys, env, policy));
-    Fixture {
-        dir,
-        authority,
-        store,
-        broken,
-        delay_ms,
-    }
-}
-
-fn csr(dir: &std::path::Path, name: &str) -> Vec<u8> {
-    let key = tools::make_key(dir, name, KeySpec::Ec("prime256v1"));
-    tools::make_csr(&key, name, Some("sha256")).1
-}
+use hallmark_store::{IssuanceStatus, KeyOrigin};
+use hallmark_testkit::tools;
 
 fn request(csr: Vec<u8>, device: &str) -> IssueRequest {
     IssueRequest {
