@@ -233,6 +233,13 @@ pub struct OrderRecord {
 }
 
 impl OrderRecord {
+    /// The JSON form shown to people and stations: every field plus `left`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        value["left"] = serde_json::Value::from(self.left());
+        value
+    }
+
     /// Quota left: `quantity - issued - pending`.
     pub fn left(&self) -> u64 {
         self.order

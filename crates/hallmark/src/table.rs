@@ -31,3 +31,14 @@ pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
     }
     out
 }
+
+/// A unix time as RFC 3339 (UTC), or the number if it is out of range.
+pub fn when(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}

@@ -7,7 +7,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use hallmark_authority::{Issued, RequestContext, StationIdentity, StationIssued};
 use hallmark_pki::pem;
-use hallmark_store::{IssuanceStatus, OrderRecord};
+use hallmark_store::IssuanceStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -191,14 +191,7 @@ pub(crate) async fn order(
         return Err(state.refuse(err, &caller.station_context(&station)).await);
     }
     let order = state.authority.order(&id).await?;
-    Ok(Json(order_json(&order)))
-}
-
-/// The JSON form of an order (also used by `hallmark order show --json`).
-pub fn order_json(order: &OrderRecord) -> Value {
-    let mut value = json!(order);
-    value["left"] = json!(order.left());
-    value
+    Ok(Json(order.to_json()))
 }
 
 /// `GET /api/v1/devices/<id>`: a device of the station's order.

@@ -16,7 +16,7 @@ pub async fn run(home: &Home, command: OrderCommand) -> Result<()> {
         OrderCommand::List { json } => {
             let orders = authority.orders().await?;
             if json {
-                let all: Vec<_> = orders.iter().map(order_json).collect();
+                let all: Vec<_> = orders.iter().map(OrderRecord::to_json).collect();
                 println!("{}", serde_json::to_string_pretty(&all)?);
             } else {
                 print!("{}", orders_table(&orders));
@@ -27,7 +27,7 @@ pub async fn run(home: &Home, command: OrderCommand) -> Result<()> {
             let order = authority.order(&id).await?;
             let stations = authority.stations(&id).await?;
             if json {
-                let mut value = order_json(&order);
+                let mut value = order.to_json();
                 value["station_ids"] = json!(stations.iter().map(|s| &s.id).collect::<Vec<_>>());
                 println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
@@ -41,7 +41,7 @@ pub async fn run(home: &Home, command: OrderCommand) -> Result<()> {
                     println!(
                         "  station {}  {state}  certificate until {}",
                         station.id,
-                        when(station.current.not_after)
+                        crate::table::when(station.current.not_after)
                     );
                 }
             }
@@ -102,28 +102,11 @@ fn print_tokens(order_id: &str, tokens: &[String], json: bool) -> Result<()> {
     Ok(())
 }
 
-/// The JSON form of an order, with `left`.
-fn order_json(order: &OrderRecord) -> serde_json::Value {
-    let mut value = json!(order);
-    value["left"] = json!(order.left());
-    value
-}
-
 fn rule_text(rule: &DeviceIdRule) -> String {
     match rule {
         DeviceIdRule::Template(t) => format!("template {t}"),
         DeviceIdRule::Pattern(p) => format!("pattern {p}"),
     }
-}
-
-fn when(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
 }
 
 fn describe(order: &OrderRecord) -> String {
@@ -136,8 +119,8 @@ fn describe(order: &OrderRecord) -> String {
         o.factory,
         o.product,
         rule_text(&o.device_ids),
-        when(o.starts_at),
-        when(o.expires_at),
+        crate::table::when(o.starts_at),
+        crate::table::when(o.expires_at),
         o.quantity,
         order.issued,
         order.pending,
@@ -160,7 +143,7 @@ fn orders_table(orders: &[OrderRecord]) -> String {
                 o.issued.to_string(),
                 o.left().to_string(),
                 o.refused.to_string(),
-                when(o.order.expires_at),
+                crate::table::when(o.order.expires_at),
             ]
         })
         .collect();

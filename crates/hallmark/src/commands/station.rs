@@ -121,7 +121,7 @@ async fn renew(dir: &Path, force: bool) -> Result<()> {
         Some(enrollment) => report(&enrollment, &dir.join(hallmark_station::home::STATION_PEM)),
         None => println!(
             "not due: the certificate is valid until {} (use --force to renew now)",
-            when(home.config().not_after.unwrap_or_default())
+            crate::table::when(home.config().not_after.unwrap_or_default())
         ),
     }
     Ok(())
@@ -132,19 +132,9 @@ fn report(enrollment: &StationEnrollment, path: &Path) {
         "station {} for order {}: certificate valid until {} -> {}",
         enrollment.station_id,
         enrollment.order_id,
-        when(enrollment.not_after),
+        crate::table::when(enrollment.not_after),
         path.display()
     );
-}
-
-fn when(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
