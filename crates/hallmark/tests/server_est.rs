@@ -163,9 +163,23 @@ fn est_enrollment_with_curl_and_openssl() {
             "ACME-{product}-{seq:06}",
         ],
     );
-    let server = Server::start(&cli);
+    let server = Server::start_with(&cli, &["--http-listen", "127.0.0.1:0"]);
     let dir = cli.dir.path();
     let root = cli.chain_file("root");
+
+    // The plain-HTTP listener serves no enrollment (only health, CRLs, OCSP).
+    let plain = format!("http://{}", server.http_addr.unwrap());
+    for (route, status) in [
+        ("/healthz", 200),
+        ("/.well-known/est/cacerts", 404),
+        ("/api/v1/stations/self", 404),
+    ] {
+        assert_eq!(
+            curl(dir, &[&format!("{plain}{route}")]).status,
+            status,
+            "{route}"
+        );
+    }
 
     // The station credential: from the station CA, bound to the order, lint clean.
     let (station_cert, station_key) = enroll_station(&cli, &server, &root, &tokens[0]);

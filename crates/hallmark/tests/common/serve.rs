@@ -13,10 +13,18 @@ use super::{Cli, text};
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The plain-HTTP listener, when started with one.
+    pub http_addr: Option<SocketAddr>,
 }
 
 impl Server {
     pub fn start(cli: &Cli) -> Self {
+        Self::start_with(cli, &[])
+    }
+
+    /// With extra `serve` arguments (`--http-listen 127.0.0.1:0` adds the
+    /// plain-HTTP listener).
+    pub fn start_with(cli: &Cli, extra: &[&str]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hallmark"));
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -26,22 +34,37 @@ impl Server {
             .arg("--home")
             .arg(cli.home())
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in &cli.envs {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
+        stdout.read_line(&mut line).unwrap();
         let addr = line
             .trim()
             .strip_prefix("listening on https://")
             .unwrap_or_else(|| panic!("unexpected first line from serve: {line:?}"))
             .parse()
             .unwrap();
-        Server { child, addr }
+        let http_addr = extra.contains(&"--http-listen").then(|| {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            line.trim()
+                .strip_prefix("listening on http://")
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or_else(|| panic!("unexpected second line from serve: {line:?}"))
+                .parse()
+                .unwrap()
+        });
+        Server {
+            child,
+            addr,
+            http_addr,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
