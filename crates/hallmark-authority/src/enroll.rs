@@ -11,7 +11,8 @@
 //! reserving transaction, so they hold under any concurrency.
 //!
 //! Every refusal is audit-logged (`request.refused`, with its reason) and
-//! counted against the order; nothing else is consumed.
+//! counted against the station's order (re-enrollments, which carry no
+//! station, are logged only); nothing else is consumed.
 
 use hallmark_pki::{CertificateView, VerifiedCsr};
 use hallmark_store::{AuditEvent, DeviceIdRule, IssuanceStatus, KeyOrigin};

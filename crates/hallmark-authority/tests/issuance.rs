@@ -67,11 +67,9 @@ async fn issuance_records_intent_then_result_with_the_injected_clock() {
     );
 
     // The chain verifies with OpenSSL; the SAN template and CDP {ca} were rendered.
-    let dir = f.dir.path();
-    let leaf = tools::write_cert_pem(dir, "leaf.pem", &issued.certificate.der);
-    let ica = tools::write_cert_pem(dir, "ica.pem", &issued.chain[0]);
-    let root = tools::write_cert_pem(dir, "root.pem", &issued.chain[1]);
-    tools::openssl_verify(&root, &[&ica], &leaf, Some("sslclient")).unwrap();
+    f.openssl_verify("leaf", &issued.certificate.der, &issued.chain, "sslclient")
+        .unwrap();
+    let leaf = f.dir.path().join("leaf.pem");
     let text = tools::certificate_text(&leaf, &[]);
     assert!(text.contains("DNS:dev-1.devices.example.com"), "{text}");
     assert!(text.contains("http://crl.example.com/berlin.crl"), "{text}");
