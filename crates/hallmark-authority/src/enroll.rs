@@ -64,6 +64,9 @@ impl Authority {
         device_id: Option<String>,
     ) -> Result<Issued, AuthorityError> {
         let order = self.available_order(&station.order_id).await?;
+        if let Some(issued) = self.resume(station, csr, device_id.as_deref()).await? {
+            return Ok(issued);
+        }
         let device_id = match &order.order.device_ids {
             DeviceIdRule::Template(_) => match device_id {
                 Some(id) => {
@@ -104,6 +107,102 @@ impl Authority {
             renews: None,
         })
         .await
+    }
+
+    /// A retry: the CSR's key is already certified under this station's
+    /// order (the device got its certificate but lost it before it was
+    /// installed). Returns that same certificate again (`certificate.resent`)
+    /// rather than refusing the key — the CSR proves the caller holds the key.
+    async fn resume(
+        &self,
+        station: &StationIdentity,
+        csr: &[u8],
+        device_id: Option<&str>,
+    ) -> Result<Option<Issued>, AuthorityError> {
+        let csr = VerifiedCsr::from_pem_or_der(csr).map_err(AuthorityError::BadRequest)?;
+        let Some(owner) = self.store.device_for_public_key(&csr.public_key().sha256()).await? else {
+            return Ok(None);
+        };
+        let Some(record) = self.store.certificate_by_device(&owner).await? else {
+            return Ok(None);
+        };
+        let same_order = record.intent.order_id.as_deref() == Some(station.order_id.as_str());
+        let same_id = device_id.is_none_or(|id| id == owner);
+        let (Some(der), Some(not_before), Some(not_after), true, true, IssuanceStatus::Issued) = (
+            record.certificate_der.clone(),
+            record.not_before,
+            record.not_after,
+            same_order,
+            same_id,
+            record.status,
+        ) else {
+            return Ok(None);
+        };
+        let serial = hallmark_pki::Serial::from_bytes(&record.intent.serial)
+            .map_err(AuthorityError::Pki)?;
+        self.store
+            .append_audit(AuditEvent::new(
+                "certificate.resent",
+                Some(owner.clone()),
+                self.env.clock.now(),
+                json!({
+                    "device_id": owner,
+                    "serial": serial.to_hex(),
+                    "station": station.station_id,
+                    "order": station.order_id,
+                }),
+            ))
+            .await?;
+        let issuer = self.issuer(&record.intent.ca_id).await?;
+        Ok(Some(Issued {
+            ca_id: record.intent.ca_id.clone(),
+            device_id: owner,
+            certificate: hallmark_pki::IssuedCertificate {
+                der,
+                serial,
+                not_before,
+                not_after,
+            },
+            chain: issuer.chain.clone(),
+            resumed: true,
+        }))
+    }
+
+    /// A station reports that the device's certificate `serial` was
+    /// installed and verified on the device (`device.installed`), or could
+    /// not be (`device.not_installed`, with `failure`).
+    pub async fn report_installation(
+        &self,
+        station: &StationIdentity,
+        device_id: &str,
+        serial_hex: &str,
+        failure: Option<&str>,
+    ) -> Result<(), AuthorityError> {
+        let record = self
+            .store
+            .certificate_by_device(device_id)
+            .await?
+            .filter(|r| r.intent.order_id.as_deref() == Some(station.order_id.as_str()))
+            .filter(|r| hex::encode(&r.intent.serial) == serial_hex.to_ascii_lowercase())
+            .ok_or(AuthorityError::UnknownDeviceCertificate(
+                "no such certificate of this device in the station's order",
+            ))?;
+        let kind = if failure.is_some() { "device.not_installed" } else { "device.installed" };
+        self.store
+            .append_audit(AuditEvent::new(
+                kind,
+                Some(device_id.to_string()),
+                self.env.clock.now(),
+                json!({
+                    "device_id": device_id,
+                    "serial": hex::encode(&record.intent.serial),
+                    "station": station.station_id,
+                    "order": station.order_id,
+                    "reason": failure,
+                }),
+            ))
+            .await?;
+        Ok(())
     }
 
     /// Re-enrollment (RFC 7030 §4.2.2): a device presents its current

@@ -74,6 +74,9 @@ pub enum AuthorityError {
     /// An order specification that cannot be created.
     #[error("invalid order: {0}")]
     InvalidOrder(String),
+    /// The audit log failed verification, or a proof or export is invalid.
+    #[error("audit log: {0}")]
+    AuditLog(#[source] hallmark_audit::Error),
     /// A hierarchy specification that cannot be built.
     #[error("invalid CA hierarchy: {0}")]
     InvalidHierarchy(String),

@@ -87,13 +87,16 @@ pub struct Issued {
     pub certificate: IssuedCertificate,
     /// Issuer certificates, issuing CA first, root last.
     pub chain: Vec<Vec<u8>>,
+    /// `true` when this is a certificate issued earlier, handed out again to
+    /// a retrying station (same key, same order).
+    pub resumed: bool,
 }
 
 /// The CA as a service. All I/O goes through the store and key store traits.
 #[derive(Debug)]
 pub struct Authority {
     pub(crate) store: Arc<dyn Store>,
-    keys: Arc<dyn KeyStore>,
+    pub(crate) keys: Arc<dyn KeyStore>,
     pub(crate) env: Env,
     pub(crate) policy: Policy,
     issuers: Mutex<HashMap<String, Arc<CachedIssuer>>>,

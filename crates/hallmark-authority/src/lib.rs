@@ -14,6 +14,7 @@
 //! [`hallmark_keys::KeyStore`]; this crate knows nothing of SQL, PKCS#11 or
 //! HTTP. CA keys are used only from here.
 
+pub mod audit;
 pub mod enroll;
 pub mod env;
 pub mod error;

@@ -61,6 +61,7 @@ impl Steps {
             device_id: device_id.to_string(),
             certificate,
             chain: checked.issuer.chain.clone(),
+            resumed: false,
         })
     }
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::error::PkiError;
+
 /// A 128-bit positive serial number.
 ///
 /// The top bit is cleared (DER INTEGERs are signed) and the next one set so
@@ -15,6 +17,14 @@ impl Serial {
     pub fn from_random(mut bytes: [u8; 16]) -> Self {
         bytes[0] = (bytes[0] & 0x7f) | 0x40;
         Self(bytes)
+    }
+
+    /// A serial Hallmark issued earlier (16 bytes, as stored).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PkiError> {
+        let bytes: [u8; 16] = bytes
+            .try_into()
+            .map_err(|_| PkiError::Policy("a Hallmark serial is 16 bytes"))?;
+        Ok(Self(bytes))
     }
 
     /// The big-endian bytes.

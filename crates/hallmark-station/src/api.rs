@@ -49,6 +49,10 @@ pub struct DeviceEnrollment {
     pub chain: Vec<String>,
     /// End of validity.
     pub not_after: i64,
+    /// `true` when the server returned the certificate it had already
+    /// issued for this key (a retry after the device lost it).
+    #[serde(default)]
+    pub resumed: bool,
 }
 
 /// How an order chooses device ids.
@@ -144,4 +148,16 @@ pub(crate) struct EnrollDeviceRequest<'a> {
     pub csr: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<&'a str>,
+    /// `station` when the station generated the key; absent (the server's
+    /// default, `device`) otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_origin: Option<&'a str>,
+}
+
+/// `POST /api/v1/devices/<id>/installed` and `…/not-installed` body.
+#[derive(Debug, Serialize)]
+pub(crate) struct InstallationReport<'a> {
+    pub serial: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
 }

@@ -21,8 +21,8 @@ use serde::de::DeserializeOwned;
 
 use crate::Error;
 use crate::api::{
-    Device, DeviceEnrollment, EnrollDeviceRequest, EnrollStationRequest, Order, Refusal,
-    RenewRequest, StationEnrollment, StationSelf,
+    Device, DeviceEnrollment, EnrollDeviceRequest, EnrollStationRequest, InstallationReport, Order,
+    Refusal, RenewRequest, StationEnrollment, StationSelf,
 };
 
 /// How long to wait for a connection (TCP and TLS).
@@ -103,11 +103,63 @@ impl StationClient {
         csr_pem: &str,
         device_id: Option<&str>,
     ) -> Result<DeviceEnrollment, Error> {
+        self.enroll_device_with(csr_pem, device_id, None).await
+    }
+
+    /// `POST /api/v1/enroll` with the key's origin: `Some("station")` when
+    /// the station generated the key and installed it on the device, `None`
+    /// for a key generated on the device (the server's default).
+    pub async fn enroll_device_with(
+        &self,
+        csr_pem: &str,
+        device_id: Option<&str>,
+        key_origin: Option<&str>,
+    ) -> Result<DeviceEnrollment, Error> {
         let body = EnrollDeviceRequest {
             csr: csr_pem,
             device_id,
+            key_origin,
         };
         self.call(Method::POST, &["enroll"], Some(&body)).await
+    }
+
+    /// `POST /api/v1/devices/<device_id>/installed`: the certificate
+    /// `serial_hex` is installed on the device and the device proved it
+    /// holds its key (`device.installed` in the audit log).
+    pub async fn report_installed(&self, device_id: &str, serial_hex: &str) -> Result<(), Error> {
+        let body = InstallationReport {
+            serial: serial_hex,
+            reason: None,
+        };
+        self.call::<_, serde::de::IgnoredAny>(
+            Method::POST,
+            &["devices", device_id, "installed"],
+            Some(&body),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `POST /api/v1/devices/<device_id>/not-installed`: the certificate
+    /// `serial_hex` was issued but could not be installed, for `reason`
+    /// (`device.not_installed` in the audit log).
+    pub async fn report_not_installed(
+        &self,
+        device_id: &str,
+        serial_hex: &str,
+        reason: &str,
+    ) -> Result<(), Error> {
+        let body = InstallationReport {
+            serial: serial_hex,
+            reason: Some(reason),
+        };
+        self.call::<_, serde::de::IgnoredAny>(
+            Method::POST,
+            &["devices", device_id, "not-installed"],
+            Some(&body),
+        )
+        .await
+        .map(drop)
     }
 
     /// `GET /api/v1/orders/<id>`.

@@ -18,6 +18,8 @@
 //!   ([`hallmark_keys::SoftKeyStore`]) or in an HSM
 //!   ([`hallmark_keys::Pkcs11KeyStore`]); only Hallmark's root is trusted.
 //! * [`api`]: the request and answer bodies.
+//! * [`run`]: the provisioning driver (`hallmark station run`): devices on
+//!   the line, over the device protocol, through the server.
 //!
 //! Secrets (the token, the key passphrase or PIN) are never logged, never
 //! put in an error and never written into `station.toml`.
@@ -28,6 +30,7 @@ pub mod config;
 mod error;
 mod files;
 pub mod home;
+pub mod run;
 pub mod tls;
 
 pub use api::{Device, DeviceEnrollment, Order, StationEnrollment, StationSelf};

@@ -123,6 +123,14 @@ pub enum StoreError {
         station_id: String,
     },
 
+    /// The caller does not hold the audit sequencer lease (another process
+    /// or node took it over).
+    #[error("not the audit sequencer: the lease is held by {holder:?}")]
+    NotSequencer {
+        /// Who holds it.
+        holder: String,
+    },
+
     /// The database schema is newer than this build understands.
     #[error("database schema version {found} is newer than this build supports ({supported})")]
     SchemaTooNew {

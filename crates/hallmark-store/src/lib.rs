@@ -71,7 +71,7 @@ mod store;
 pub use error::{BackendError, StoreError};
 pub use model::{
     AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent,
-    IssuanceStatus, KeyOrigin, KeyRole, Reservation, UnixSeconds,
+    IssuanceStatus, KeyOrigin, KeyRole, Reservation, StoredCheckpoint, UnixSeconds,
 };
 pub use orders::{
     DeviceIdRule, DeviceIdTemplate, NewOrder, OrderRecord, OrderStatus, OrderUnavailable,

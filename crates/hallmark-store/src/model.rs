@@ -284,3 +284,18 @@ pub struct AuditRecord {
     /// Merkle leaf), never a re-serialization of [`data`](Self::data).
     pub data_json: Vec<u8>,
 }
+
+/// A signed audit checkpoint as stored (see `hallmark-audit`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCheckpoint {
+    /// Entries covered: seq 1 ..= tree_size.
+    pub tree_size: i64,
+    /// The Merkle root over those entries.
+    pub root_hash: [u8; 32],
+    /// When it was signed.
+    pub timestamp: UnixSeconds,
+    /// The signed checkpoint, exactly as signed (JSON bytes).
+    pub signed: Vec<u8>,
+    /// The compact tree's frontier at `tree_size`.
+    pub frontier: Vec<[u8; 32]>,
+}

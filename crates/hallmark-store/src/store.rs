@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::StoreError;
 use crate::model::{
     AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent,
-    Reservation, UnixSeconds,
+    Reservation, StoredCheckpoint, UnixSeconds,
 };
 use crate::orders::{NewOrder, OrderRecord, StationCertificate, StationRecord, StationTokenRecord};
 
@@ -147,6 +147,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         requested_before: UnixSeconds,
     ) -> Result<Vec<CertificateRecord>, StoreError>;
 
+    /// Issued and superseded records, of one order or of all, in the order
+    /// they were issued (for reconciliation and reports).
+    async fn issued_certificates(
+        &self,
+        order_id: Option<&str>,
+    ) -> Result<Vec<CertificateRecord>, StoreError>;
+
     /// Number of issued certificates, of one CA or of all.
     async fn count_issued(&self, ca_id: Option<&str>) -> Result<u64, StoreError>;
 
@@ -255,4 +262,41 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Stations of one order or of all, ordered by `(enrolled_at, id)`.
     async fn stations(&self, order_id: Option<&str>) -> Result<Vec<StationRecord>, StoreError>;
+
+    /// Takes or renews the audit sequencer lease for `holder` until
+    /// `now + ttl_seconds`. Returns `false` (and changes nothing) while
+    /// another holder's lease has not expired: one sequencer at a time
+    /// across every process and node on the database.
+    async fn acquire_sequencer(
+        &self,
+        holder: &str,
+        now: UnixSeconds,
+        ttl_seconds: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Leaf hashes integrated so far with `seq > after_seq`, in seq order,
+    /// at most `limit`.
+    async fn audit_leaf_hashes(
+        &self,
+        after_seq: AuditSeq,
+        limit: u32,
+    ) -> Result<Vec<(AuditSeq, [u8; 32])>, StoreError>;
+
+    /// Stores the leaf hashes of entries `first_seq ..` and, optionally, a
+    /// checkpoint covering them, in one transaction. Refused with
+    /// [`StoreError::NotSequencer`] unless `holder` holds an unexpired lease
+    /// at `now`; with [`StoreError::Invalid`] unless `first_seq` follows the
+    /// last integrated entry and the checkpoint's size is the new tree size
+    /// and beyond the last checkpoint.
+    async fn integrate_audit(
+        &self,
+        holder: &str,
+        now: UnixSeconds,
+        first_seq: AuditSeq,
+        leaf_hashes: Vec<[u8; 32]>,
+        checkpoint: Option<StoredCheckpoint>,
+    ) -> Result<(), StoreError>;
+
+    /// Every stored checkpoint, by tree size.
+    async fn audit_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
 }

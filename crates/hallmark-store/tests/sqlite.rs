@@ -8,7 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use conformance::fixtures::{NOW, TestResult};
-use conformance::{audit, concurrency, issuance, keys, orders, quota, renewals, stations};
+use conformance::{
+    audit, audit_tree, concurrency, issuance, keys, orders, quota, renewals, stations,
+};
 use hallmark_store::{AuditEvent, SqliteStore, Store, StoreError};
 use serde_json::json;
 use tempfile::TempDir;
@@ -49,8 +51,11 @@ conformance! {
     issuance::serial_never_reused => serial_never_reused,
     issuance::complete_requires_pending => complete_requires_pending,
     issuance::bad_reservations_refused => bad_reservations_refused,
+    issuance::issued_certificates_listed => issued_certificates_listed,
     audit::audit_seq_and_bytes => audit_seq_and_bytes,
     audit::refusal_appends_no_audit_event => refusal_appends_no_audit_event,
+    audit_tree::sequencer_lease_is_exclusive => sequencer_lease_is_exclusive,
+    audit_tree::integration_is_contiguous => integration_is_contiguous,
     orders::create_order_round_trip => create_order_round_trip,
     orders::bad_orders_refused => bad_orders_refused,
     orders::device_id_rules => device_id_rules,
@@ -171,7 +176,7 @@ async fn wal_mode_and_schema_version() -> TestResult {
     let versions: i64 = conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
         r.get(0)
     })?;
-    assert_eq!(versions, 2);
+    assert_eq!(versions, 3);
     drop(store);
     Ok(())
 }
@@ -191,7 +196,7 @@ async fn newer_schema_refused() -> TestResult {
             err,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 2
+                supported: 3
             }
         ),
         "{err:?}"

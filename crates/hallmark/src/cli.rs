@@ -39,6 +39,80 @@ pub enum Command {
     /// A factory station's credential (run on the station).
     #[command(subcommand)]
     Station(StationCommand),
+    /// The tamper-evident audit log: verify, prove, export, reconcile.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// A simulated device on TCP (state persists in --state).
+    DeviceSim(DeviceSimArgs),
+    /// End to end in a throwaway home: CA, server, order, station, simulated devices.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the Merkle tree and check every checkpoint; non-zero exit
+    /// naming the first bad entry.
+    Verify {
+        /// Verify an export file instead of the home's database.
+        #[arg(long)]
+        export: Option<PathBuf>,
+        /// The audit public key (PEM) to trust; default: the home's audit key
+        /// (with --export: the key in the file, which proves only consistency).
+        #[arg(long)]
+        trusted_key: Option<PathBuf>,
+    },
+    /// Print the audit public key (PEM).
+    Key,
+    /// Sign a checkpoint over every entry now (the server does this on its own).
+    Checkpoint,
+    /// Write a self-contained inclusion proof of a device's issuance.
+    Prove {
+        /// The device id.
+        #[arg(long)]
+        device: String,
+        /// Where to write the proof (JSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify a proof offline, with no database.
+    CheckProof {
+        /// The proof file.
+        file: PathBuf,
+        /// The audit public key (PEM) from `hallmark audit key`.
+        #[arg(long)]
+        trusted_key: PathBuf,
+    },
+    /// Reconcile provisioned devices against shipping (and scrap) records;
+    /// non-zero exit on any discrepancy (see docs/reconcile.md).
+    Reconcile {
+        /// Only this order.
+        #[arg(long)]
+        order: Option<String>,
+        /// CSV of shipped devices (a `device_id` column).
+        #[arg(long)]
+        shipped: PathBuf,
+        /// CSV of scrapped devices (a `device_id` column).
+        #[arg(long)]
+        scrapped: Option<PathBuf>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also write an HTML report with a per-day chart.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
+    /// Export entries with inclusion proofs (JSON lines).
+    Export {
+        /// Only entries at or after this time (RFC 3339).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<i64>,
+        /// Only entries of this order.
+        #[arg(long)]
+        order: Option<String>,
+        /// Where to write the export.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 impl Cli {
@@ -144,11 +218,13 @@ pub enum StationCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Provision devices on the line: key, certificate, proof, lock.
+    Run(StationRunArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct StationEnrollArgs {
-    /// The provisioning server, e.g. https://ca.example:8443.
+    /// The provisioning server, e.g. `https://ca.example:8443`.
     #[arg(long)]
     pub server: String,
     /// The Hallmark root certificate (PEM) the server must chain to.
@@ -254,4 +330,78 @@ pub enum ConfigCommand {
     Reference,
     /// Validate the home's hallmark.toml.
     Check,
+}
+
+#[derive(Debug, Args)]
+pub struct DeviceSimArgs {
+    /// Where to listen, e.g. 127.0.0.1:7000 (port 0: any free port).
+    #[arg(long)]
+    pub listen: std::net::SocketAddr,
+    /// The device's flash: its state persists here across restarts.
+    #[arg(long)]
+    pub state: PathBuf,
+    /// Product model reported in HELLO.
+    #[arg(long, default_value = "hallmark-sim")]
+    pub model: String,
+    /// Firmware version reported in HELLO.
+    #[arg(long, default_value = "1.0.0")]
+    pub firmware: String,
+    /// Simulated key generation time, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub keygen_delay: u64,
+    /// Fail this command once per start: hello, generate-key, get-csr, install, verify, lock.
+    #[arg(long)]
+    pub fail_at: Option<String>,
+    /// How the fault shows: drop (the link) or error (an ERROR answer).
+    #[arg(long, default_value = "drop")]
+    pub fail_mode: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StationRunArgs {
+    /// Devices: comma-separated tcp://HOST:PORT addresses.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "sim",
+        conflicts_with = "sim"
+    )]
+    pub devices: Vec<String>,
+    /// Instead: start this many simulated devices in this process.
+    #[arg(long)]
+    pub sim: Option<usize>,
+    /// With --sim: keep the simulated devices' state here (default: a temporary directory).
+    #[arg(long, requires = "sim")]
+    pub sim_state: Option<PathBuf>,
+    /// With --sim: simulated key generation time, in milliseconds.
+    #[arg(long, default_value_t = 50, requires = "sim")]
+    pub sim_keygen_delay: u64,
+    /// Devices provisioned at once.
+    #[arg(long, default_value_t = 8)]
+    pub parallel: usize,
+    /// Refuse devices whose firmware is below this version.
+    #[arg(long)]
+    pub min_firmware: Option<String>,
+    /// Refuse devices of another model.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The endpoint stamped on each device.
+    #[arg(long, default_value = "mqtts://iot.example.com:8883")]
+    pub endpoint: String,
+    /// Write one JSON line per device here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many simulated devices to provision.
+    #[arg(long, default_value_t = 100)]
+    pub devices: usize,
+    /// Devices provisioned at once.
+    #[arg(long, default_value_t = 16)]
+    pub parallel: usize,
+    /// Keep the temporary directory (home, station, device state) at the end.
+    #[arg(long)]
+    pub keep: bool,
 }

@@ -41,6 +41,13 @@ impl Home {
 
     /// The authority over this home's backends.
     pub async fn authority(&self) -> Result<Authority> {
+        self.authority_with_keys(self.key_store()?).await
+    }
+
+    /// The authority over this home's store and policy with `keys` opened
+    /// by the caller (`hallmark demo` opens them with a passphrase that
+    /// exists only in its memory).
+    pub async fn authority_with_keys(&self, keys: Arc<dyn KeyStore>) -> Result<Authority> {
         let policy = Policy {
             organization: self.config.organization.name.clone(),
             profiles: self.config.profiles()?,
@@ -50,7 +57,7 @@ impl Home {
         };
         Ok(Authority::new(
             self.store().await?,
-            self.key_store()?,
+            keys,
             Env::system(),
             policy,
         ))

@@ -137,6 +137,41 @@ async fn json_enrollment_and_every_refusal_reason() {
             .starts_with("-----BEGIN CERTIFICATE-----")
     );
     assert_eq!(body["chain"].as_array().unwrap().len(), 2);
+    // A retry with the same key gets the same certificate back.
+    let again: Value = s
+        .enroll(&station, &csr, Some("MTR-0001"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (again["resumed"].as_bool(), &again["serial"]),
+        (Some(true), &body["serial"])
+    );
+    // The station reports the installation; a wrong serial is refused.
+    let client = station.client(&s.root);
+    let report = |what: &'static str, serial: String| {
+        client
+            .post(s.server.url(&format!("/api/v1/devices/MTR-0001/{what}")))
+            .json(&json!({ "serial": serial, "reason": "link lost" }))
+            .send()
+    };
+    let serial = body["serial"].as_str().unwrap().to_string();
+    assert_eq!(
+        report("installed", serial.clone()).await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        s.cli
+            .count("SELECT count(*) FROM audit_log WHERE kind = 'device.installed'"),
+        1
+    );
+    s.expect_refusal(
+        async { report("not-installed", "00".repeat(16)).await.unwrap() },
+        403,
+        "unknown_device_certificate",
+    )
+    .await;
     let (_, csr_cn) = rcgen_csr("MTR-0002");
     assert_eq!(s.enroll(&station, &csr_cn, None).await.status(), 200);
 
@@ -230,7 +265,7 @@ async fn json_enrollment_and_every_refusal_reason() {
         (shown["issued"].as_u64(), shown["left"].as_u64()),
         (Some(2), Some(1))
     );
-    assert_eq!(shown["refused"].as_u64(), Some(7));
+    assert_eq!(shown["refused"].as_u64(), Some(8));
 
     // Quota: the last unit, then quota_exhausted.
     let (_, csr3) = rcgen_csr("MTR-0003");

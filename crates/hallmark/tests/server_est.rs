@@ -335,6 +335,12 @@ fn est_enrollment_with_curl_and_openssl() {
         "{metrics}"
     );
 
-    // Graceful shutdown on SIGTERM.
+    // Graceful shutdown on SIGTERM; the sequencer signs a last checkpoint
+    // over everything, refusals included.
     assert!(server.stop().success());
+    let verified = cli.ok(&["audit", "verify"]);
+    assert!(
+        verified.contains("; 0 newer entries not yet checkpointed"),
+        "{verified}"
+    );
 }

@@ -46,6 +46,17 @@ struct DeviceEnrollment {
     certificate: String,
     chain: Vec<String>,
     not_after: i64,
+    /// A retry got the certificate issued earlier for the same key.
+    resumed: bool,
+}
+
+/// `POST /api/v1/devices/<id>/installed` and `…/not-installed` bodies.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InstallationBody {
+    serial: String,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -73,6 +84,7 @@ impl From<&Issued> for DeviceEnrollment {
             certificate: pem::encode("CERTIFICATE", &issued.certificate.der),
             chain: pem_chain(&issued.chain),
             not_after: issued.certificate.not_after,
+            resumed: issued.resumed,
         }
     }
 }
@@ -123,8 +135,50 @@ pub(crate) async fn enroll(
             context.peer.clone(),
         )
         .await?;
-    state.metrics.issued(&issued.ca_id, &station.order_id);
+    if !issued.resumed {
+        state.metrics.issued(&issued.ca_id, &station.order_id);
+    }
     Ok(Json(json!(DeviceEnrollment::from(&issued))))
+}
+
+/// `POST /api/v1/devices/<id>/installed`: the station installed and
+/// verified the certificate on the device.
+pub(crate) async fn installed(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    request: Result<Json<InstallationBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    report(state, caller, id, request, false).await
+}
+
+/// `POST /api/v1/devices/<id>/not-installed`: issued, but not installed.
+pub(crate) async fn not_installed(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    request: Result<Json<InstallationBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    report(state, caller, id, request, true).await
+}
+
+async fn report(
+    state: Arc<AppState>,
+    caller: Caller,
+    device_id: String,
+    request: Result<Json<InstallationBody>, JsonRejection>,
+    failed: bool,
+) -> Result<Json<Value>, ApiError> {
+    let station = state.station(&caller).await?;
+    let context = caller.station_context(&station);
+    let request = body(&state, request, &context).await?;
+    let failure = failed.then(|| request.reason.unwrap_or_else(|| "not given".into()));
+    let outcome = state
+        .authority
+        .report_installation(&station, &device_id, &request.serial, failure.as_deref())
+        .await;
+    state.audited(outcome, &context).await?;
+    Ok(Json(json!({})))
 }
 
 /// `POST /api/v1/stations/enroll`: a station trades its token for a certificate.

@@ -66,6 +66,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/stations/self", get(api::station_self))
         .route("/api/v1/orders/{id}", get(api::order))
         .route("/api/v1/devices/{id}", get(api::device))
+        .route("/api/v1/devices/{id}/installed", post(api::installed))
+        .route(
+            "/api/v1/devices/{id}/not-installed",
+            post(api::not_installed),
+        )
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .with_state(state)
 }

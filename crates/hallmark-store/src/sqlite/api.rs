@@ -4,10 +4,13 @@
 use async_trait::async_trait;
 
 use super::txn::{self, PreparedEvent};
-use super::{SqliteStore, queries, queries_orders, txn_issuance, txn_orders, txn_stations};
+use super::{
+    SqliteStore, queries, queries_audit, queries_orders, txn_audit, txn_issuance, txn_orders,
+    txn_stations,
+};
 use crate::model::{
     AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent,
-    Reservation, UnixSeconds,
+    Reservation, StoredCheckpoint, UnixSeconds,
 };
 use crate::orders::{NewOrder, OrderRecord, StationCertificate, StationRecord, StationTokenRecord};
 use crate::{Store, StoreError};
@@ -135,6 +138,16 @@ impl Store for SqliteStore {
     ) -> Result<Vec<CertificateRecord>, StoreError> {
         self.readers
             .read(move |conn| queries::pending_before(conn, requested_before))
+            .await
+    }
+
+    async fn issued_certificates(
+        &self,
+        order_id: Option<&str>,
+    ) -> Result<Vec<CertificateRecord>, StoreError> {
+        let order_id = order_id.map(str::to_owned);
+        self.readers
+            .read(move |conn| queries::issued_certificates(conn, order_id.as_deref()))
             .await
     }
 
@@ -284,5 +297,54 @@ impl Store for SqliteStore {
         self.readers
             .read(move |conn| queries_orders::stations(conn, order_id.as_deref()))
             .await
+    }
+
+    async fn acquire_sequencer(
+        &self,
+        holder: &str,
+        now: UnixSeconds,
+        ttl_seconds: i64,
+    ) -> Result<bool, StoreError> {
+        let holder = holder.to_owned();
+        self.writer
+            .submit(move |tx| txn_audit::acquire_sequencer(tx, &holder, now, ttl_seconds))
+            .await
+    }
+
+    async fn audit_leaf_hashes(
+        &self,
+        after_seq: AuditSeq,
+        limit: u32,
+    ) -> Result<Vec<(AuditSeq, [u8; 32])>, StoreError> {
+        self.readers
+            .read(move |conn| queries_audit::leaf_hashes(conn, after_seq, limit))
+            .await
+    }
+
+    async fn integrate_audit(
+        &self,
+        holder: &str,
+        now: UnixSeconds,
+        first_seq: AuditSeq,
+        leaf_hashes: Vec<[u8; 32]>,
+        checkpoint: Option<StoredCheckpoint>,
+    ) -> Result<(), StoreError> {
+        let holder = holder.to_owned();
+        self.writer
+            .submit(move |tx| {
+                txn_audit::integrate_audit(
+                    tx,
+                    &holder,
+                    now,
+                    first_seq,
+                    &leaf_hashes,
+                    checkpoint.as_ref(),
+                )
+            })
+            .await
+    }
+
+    async fn audit_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        self.readers.read(queries_audit::checkpoints).await
     }
 }

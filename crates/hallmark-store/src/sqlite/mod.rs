@@ -5,11 +5,13 @@ mod api;
 mod codec;
 mod codec_orders;
 mod queries;
+mod queries_audit;
 mod queries_orders;
 mod reader;
 #[cfg(test)]
 mod tests;
 mod txn;
+mod txn_audit;
 mod txn_issuance;
 mod txn_orders;
 mod txn_stations;

@@ -44,6 +44,21 @@ pub(crate) fn certificate_by_serial(
         .optional()
 }
 
+/// Issued and superseded records (of one order, or all), in issue order.
+pub(crate) fn issued_certificates(
+    conn: &Connection,
+    order_id: Option<&str>,
+) -> rusqlite::Result<Vec<CertificateRecord>> {
+    let sql = format!(
+        "SELECT {CERTIFICATE_COLUMNS} FROM certificates \
+         WHERE status IN ('issued', 'superseded') AND (?1 IS NULL OR order_id = ?1) \
+         ORDER BY issued_at, ca_id, serial"
+    );
+    conn.prepare_cached(&sql)?
+        .query_map([order_id], codec::certificate)?
+        .collect()
+}
+
 /// Pending records reserved before `before`, oldest first.
 pub(crate) fn pending_before(
     conn: &Connection,

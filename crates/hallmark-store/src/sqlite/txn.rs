@@ -14,6 +14,7 @@ use crate::model::{AuditEvent, AuditSeq, AuthorityKey, KeyRole};
 pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_orders_stations.sql")),
+    (3, include_str!("migrations/0003_audit_tree.sql")),
 ];
 
 /// An audit event whose data is already encoded: these bytes are stored.

@@ -408,3 +408,52 @@ pub async fn bad_reservations_refused(store: &dyn Store) -> TestResult {
     assert_eq!(store.certificate_by_device("dev-1").await?, None);
     Ok(())
 }
+
+/// `issued_certificates` lists issued and superseded records in issue
+/// order, never pending or failed ones.
+pub async fn issued_certificates_listed(store: &dyn Store) -> TestResult {
+    setup_cas(store).await?;
+    for (n, device) in [(1, "dev-a"), (2, "dev-b"), (3, "dev-c")] {
+        store
+            .reserve_issuance(intent(device, n, n), event("issuance.intent", device))
+            .await?;
+    }
+    for (n, at) in [(2, NOW + 1), (1, NOW + 2)] {
+        store
+            .complete_issuance(
+                CA,
+                &serial(n),
+                vec![0x30, 0x00],
+                NOW,
+                NOW + 10,
+                event_at(at),
+            )
+            .await?;
+    }
+    store
+        .fail_issuance(
+            CA,
+            &serial(3),
+            "test".into(),
+            event("issuance.failed", "dev-c"),
+        )
+        .await?;
+    let listed: Vec<String> = store
+        .issued_certificates(None)
+        .await?
+        .into_iter()
+        .map(|r| r.intent.device_id)
+        .collect();
+    assert_eq!(listed, ["dev-b", "dev-a"]);
+    assert!(
+        store
+            .issued_certificates(Some("no-such-order"))
+            .await?
+            .is_empty()
+    );
+    Ok(())
+}
+
+fn event_at(at: i64) -> hallmark_store::AuditEvent {
+    hallmark_store::AuditEvent::new("certificate.issued", None, at, serde_json::json!({}))
+}

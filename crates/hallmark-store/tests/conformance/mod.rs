@@ -5,6 +5,7 @@
 //! run on a multi-thread runtime.
 
 pub mod audit;
+pub mod audit_tree;
 pub mod concurrency;
 pub mod fixtures;
 pub mod issuance;

@@ -1,11 +1,16 @@
 //! One module per command.
 
+mod audit;
 mod ca;
+mod demo;
+mod device_sim;
 mod init;
 mod issue;
 mod order;
+mod reconcile;
 mod serve;
 mod station;
+mod station_run;
 
 use anyhow::Result;
 
@@ -23,6 +28,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(&Home::load(&home)?, args).await,
         Command::Order(cmd) => order::run(&Home::load(&home)?, cmd).await,
         Command::Station(cmd) => station::run(cli.home.as_deref(), cmd).await,
+        Command::Audit(cmd) => audit::run(&home, cmd).await,
+        Command::DeviceSim(args) => device_sim::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
         Command::Config(ConfigCommand::Reference) => {
             print!(
                 "{}",

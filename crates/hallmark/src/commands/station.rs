@@ -27,6 +27,7 @@ pub async fn run(home: Option<&Path>, command: StationCommand) -> Result<()> {
             let dir = home.context("give the station's home: --home DIR")?;
             renew(dir, force).await
         }
+        StationCommand::Run(args) => super::station_run::run(home, args).await,
     }
 }
 

@@ -41,6 +41,28 @@ pub struct Config {
     /// The provisioning server.
     #[serde(default)]
     pub server: ServerConfig,
+    /// The tamper-evident audit log.
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// `[audit]`: when the sequencer signs checkpoints.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Sign a checkpoint once this many entries are not covered.
+    pub checkpoint_entries: u64,
+    /// … or once this many seconds passed since the last one.
+    pub checkpoint_seconds: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            checkpoint_entries: 1000,
+            checkpoint_seconds: 10,
+        }
+    }
 }
 
 /// `[server]`: `hallmark serve`.
@@ -213,6 +235,9 @@ impl Config {
         config.profiles()?;
         config.keys.check()?;
         config.check_server()?;
+        if config.audit.checkpoint_entries == 0 || config.audit.checkpoint_seconds == 0 {
+            bail!("audit.checkpoint_entries and audit.checkpoint_seconds must be at least 1");
+        }
         Ok(config)
     }
 

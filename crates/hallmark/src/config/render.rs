@@ -165,6 +165,14 @@ station_rate_limit = { per_second = 20.0, burst = 40 }
 station_certificate_hours = 24
 # The profile of device certificates issued under production orders.
 order_profile = \"device\"
+
+# The tamper-evident audit log: every record is a leaf of a Merkle tree
+# (RFC 9162); the server signs a checkpoint with the audit key once this many
+# entries are uncovered, or this many seconds after the last checkpoint.
+# Several servers on one database elect one sequencer through the database.
+[audit]
+checkpoint_entries = 1000
+checkpoint_seconds = 10
 ";
 
 #[cfg(test)]

@@ -1,0 +1,75 @@
+//! The station's journal: for each device (by chip id) the certificate the
+//! server issued for it, written before INSTALL and removed once the device
+//! is locked.
+//!
+//! It is what lets a device that dropped after INSTALL (state INSTALLED or
+//! VERIFIED, where the device makes no new CSR) be finished by a later run:
+//! the station installs the journaled chain again, verifies and locks.
+//! Before INSTALL no journal is needed: the server returns the certificate
+//! it already issued for the device's key.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::failure::{Failure, error_chain};
+use crate::files::write_atomic;
+
+/// One device's issued certificate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    pub device_id: String,
+    pub serial: String,
+    /// The chain as installed: leaf first, PEM each.
+    pub chain: Vec<String>,
+    pub key_origin: String,
+}
+
+impl Entry {
+    /// The chain, DER.
+    pub(crate) fn chain_der(&self) -> Result<Vec<Vec<u8>>, Failure> {
+        self.chain
+            .iter()
+            .map(|pem| hallmark_pki::pem::decode(pem.as_bytes(), &["CERTIFICATE"]))
+            .collect::<Result<_, _>>()
+            .map_err(|e| Failure::Check("journal_corrupt", format!("the station journal: {e}")))
+    }
+}
+
+/// A directory of one JSON file per chip id.
+#[derive(Clone, Debug)]
+pub(crate) struct Journal {
+    dir: PathBuf,
+}
+
+impl Journal {
+    pub(crate) fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_owned(),
+        }
+    }
+
+    fn path(&self, chip_id: &str) -> PathBuf {
+        self.dir.join(format!("{chip_id}.json"))
+    }
+
+    /// The entry for `chip_id`, if any.
+    pub(crate) fn load(&self, chip_id: &str) -> Option<Entry> {
+        let bytes = std::fs::read(self.path(chip_id)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Records `entry` durably.
+    pub(crate) fn save(&self, chip_id: &str, entry: &Entry) -> Result<(), Failure> {
+        let failed =
+            |e: String| Failure::Check("journal_failed", format!("the station journal: {e}"));
+        std::fs::create_dir_all(&self.dir).map_err(|e| failed(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(entry).map_err(|e| failed(e.to_string()))?;
+        write_atomic(&self.path(chip_id), &json, 0o600).map_err(|e| failed(error_chain(&e)))
+    }
+
+    /// Forgets `chip_id` (the device is locked).
+    pub(crate) fn remove(&self, chip_id: &str) {
+        let _ = std::fs::remove_file(self.path(chip_id));
+    }
+}
