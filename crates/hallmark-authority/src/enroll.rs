@@ -120,7 +120,11 @@ impl Authority {
         device_id: Option<&str>,
     ) -> Result<Option<Issued>, AuthorityError> {
         let csr = VerifiedCsr::from_pem_or_der(csr).map_err(AuthorityError::BadRequest)?;
-        let Some(owner) = self.store.device_for_public_key(&csr.public_key().sha256()).await? else {
+        let Some(owner) = self
+            .store
+            .device_for_public_key(&csr.public_key().sha256())
+            .await?
+        else {
             return Ok(None);
         };
         let Some(record) = self.store.certificate_by_device(&owner).await? else {
@@ -138,8 +142,8 @@ impl Authority {
         ) else {
             return Ok(None);
         };
-        let serial = hallmark_pki::Serial::from_bytes(&record.intent.serial)
-            .map_err(AuthorityError::Pki)?;
+        let serial =
+            hallmark_pki::Serial::from_bytes(&record.intent.serial).map_err(AuthorityError::Pki)?;
         self.store
             .append_audit(AuditEvent::new(
                 "certificate.resent",
@@ -187,7 +191,11 @@ impl Authority {
             .ok_or(AuthorityError::UnknownDeviceCertificate(
                 "no such certificate of this device in the station's order",
             ))?;
-        let kind = if failure.is_some() { "device.not_installed" } else { "device.installed" };
+        let kind = if failure.is_some() {
+            "device.not_installed"
+        } else {
+            "device.installed"
+        };
         self.store
             .append_audit(AuditEvent::new(
                 kind,

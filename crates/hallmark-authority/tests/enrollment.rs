@@ -39,7 +39,10 @@ async fn a_template_order_assigns_ids_in_sequence_until_its_quota_is_used() {
     // The same key again under the same order is a retry: the same
     // certificate comes back, nothing more is consumed.
     let left = f.authority.order(order_id).await.unwrap().left();
-    let again = f.enroll(&station, &csr_for(&key1, None), None).await.unwrap();
+    let again = f
+        .enroll(&station, &csr_for(&key1, None), None)
+        .await
+        .unwrap();
     assert!(again.resumed);
     assert_eq!(again.certificate, first.certificate);
     assert_eq!(f.authority.order(order_id).await.unwrap().left(), left);

@@ -12,7 +12,9 @@ use std::io::{BufRead, Write};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use hallmark_audit::{Entry, Hash, LogVerifier, Proof, SignedCheckpoint, node_hash, verify_inclusion};
+use hallmark_audit::{
+    Entry, Hash, LogVerifier, Proof, SignedCheckpoint, node_hash, verify_inclusion,
+};
 use hallmark_pki::PublicKey;
 use hallmark_store::{AuditRecord, AuditSeq, Store};
 use serde::{Deserialize, Serialize};
@@ -134,7 +136,9 @@ async fn latest(store: &dyn Store) -> Result<(SignedCheckpoint, Vec<Hash>), Auth
     let size = checkpoint.checkpoint.tree_size;
     let mut leaves = Vec::new();
     while (leaves.len() as u64) < size {
-        let page = store.audit_leaf_hashes(leaves.len() as AuditSeq, PAGE).await?;
+        let page = store
+            .audit_leaf_hashes(leaves.len() as AuditSeq, PAGE)
+            .await?;
         if page.is_empty() {
             break;
         }
@@ -166,9 +170,13 @@ pub async fn prove_device(store: &dyn Store, device_id: &str) -> Result<Proof, A
             _ => break,
         }
     }
-    let entry = found.ok_or_else(|| AuthorityError::UnknownDeviceCertificate("no certificate.issued entry for this device"))?;
+    let entry = found.ok_or_else(|| {
+        AuthorityError::UnknownDeviceCertificate("no certificate.issued entry for this device")
+    })?;
     if entry.seq as u64 > checkpoint.checkpoint.tree_size {
-        return Err(no_checkpoint("the entry is newer than the latest checkpoint"));
+        return Err(no_checkpoint(
+            "the entry is newer than the latest checkpoint",
+        ));
     }
     Proof::build(entry, &leaves, checkpoint).map_err(AuthorityError::AuditLog)
 }
@@ -266,12 +274,19 @@ pub fn verify_export(
         Ok(ExportLine::Checkpoint(cp)) => cp,
         _ => return Err(bad_export("the second line must be the checkpoint".into())),
     };
-    let cp = checkpoint.verify(key).map_err(AuthorityError::AuditLog)?.clone();
+    let cp = checkpoint
+        .verify(key)
+        .map_err(AuthorityError::AuditLog)?
+        .clone();
     if cp.origin != header.origin {
-        return Err(bad_export("the checkpoint's origin is not the header's".into()));
+        return Err(bad_export(
+            "the checkpoint's origin is not the header's".into(),
+        ));
     }
     let mut whole = LogVerifier::new(&header.origin);
-    whole.check(&checkpoint, key).map_err(AuthorityError::AuditLog)?;
+    whole
+        .check(&checkpoint, key)
+        .map_err(AuthorityError::AuditLog)?;
     let mut entries = 0;
     for line in lines {
         let line = line.map_err(|e| bad_export(e.to_string()))?;
@@ -289,8 +304,19 @@ pub fn verify_export(
             })
             .collect::<Result<Vec<_>, _>>()?;
         let index = u64::try_from(entry.seq - 1).map_err(|_| bad_export("seq < 1".into()))?;
-        verify_inclusion(&entry.leaf_hash(), index, cp.tree_size, &path, &cp.root_hash)
-            .map_err(|_| bad_export(format!("entry {} is not in the signed log (altered?)", entry.seq)))?;
+        verify_inclusion(
+            &entry.leaf_hash(),
+            index,
+            cp.tree_size,
+            &path,
+            &cp.root_hash,
+        )
+        .map_err(|_| {
+            bad_export(format!(
+                "entry {} is not in the signed log (altered?)",
+                entry.seq
+            ))
+        })?;
         if header.complete {
             whole.push(&entry).map_err(AuthorityError::AuditLog)?;
         }
@@ -318,7 +344,11 @@ mod tests {
             let levels = Levels::new(leaves.clone());
             for index in 0..size {
                 let expected = hallmark_audit::audit_path(index, &leaves).unwrap();
-                assert_eq!(levels.path(index as usize), expected, "size {size} index {index}");
+                assert_eq!(
+                    levels.path(index as usize),
+                    expected,
+                    "size {size} index {index}"
+                );
             }
         }
     }

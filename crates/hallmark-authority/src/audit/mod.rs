@@ -8,8 +8,8 @@
 //!   checkpoint, naming the first bad entry.
 //! * [`export`]: proofs and exports that verify offline, without the store.
 
-mod sequencer;
 pub mod export;
+mod sequencer;
 pub mod verify;
 
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use hallmark_keys::{KeyStore, KeyUri};
 use hallmark_pki::{PublicKey, Signer};
 use hallmark_store::{KeyRole, Store};
 
-pub use sequencer::{SequencerPolicy, Sequencer, Sequenced};
+pub use sequencer::{Sequenced, Sequencer, SequencerPolicy};
 
 use crate::error::AuthorityError;
 use crate::hierarchy::{AUDIT_ID, ROOT_ID, sha256};
@@ -56,10 +56,13 @@ pub async fn audit_signer(
     keys: &Arc<dyn KeyStore>,
 ) -> Result<Arc<dyn Signer>, AuthorityError> {
     let record = audit_record(store).await?;
-    let uri: KeyUri = record.key_uri.parse().map_err(|_| AuthorityError::CorruptCa {
-        id: record.id.clone(),
-        reason: "unparsable key URI",
-    })?;
+    let uri: KeyUri = record
+        .key_uri
+        .parse()
+        .map_err(|_| AuthorityError::CorruptCa {
+            id: record.id.clone(),
+            reason: "unparsable key URI",
+        })?;
     Ok(keys.signer(&uri)?)
 }
 

@@ -92,7 +92,9 @@ impl Sequencer {
         let first_seq = i64::try_from(tree.size()).unwrap_or(i64::MAX) + 1;
         let mut leaves = Vec::new();
         loop {
-            let page = store.audit_events(first_seq - 1 + leaves.len() as i64, PAGE).await?;
+            let page = store
+                .audit_events(first_seq - 1 + leaves.len() as i64, PAGE)
+                .await?;
             for record in &page {
                 let leaf = entry(record).leaf_hash();
                 tree.push(leaf);
@@ -105,14 +107,20 @@ impl Sequencer {
         let uncovered = tree.size() - last.as_ref().map_or(0, |c| c.tree_size as u64);
         let age = now - last.as_ref().map_or(i64::MIN / 2, |c| c.timestamp);
         let due = uncovered > 0
-            && (force || uncovered >= self.policy.max_entries || age >= self.policy.max_age_seconds);
+            && (force
+                || uncovered >= self.policy.max_entries
+                || age >= self.policy.max_age_seconds);
         if leaves.is_empty() && !due {
             return Ok(Sequenced {
                 leader: true,
                 ..Sequenced::default()
             });
         }
-        let checkpoint = if due { Some(self.sign(&tree, now)?) } else { None };
+        let checkpoint = if due {
+            Some(self.sign(&tree, now)?)
+        } else {
+            None
+        };
         let signed_size = checkpoint.as_ref().map(|c| c.tree_size as u64);
         let integrated = leaves.len() as u64;
         store

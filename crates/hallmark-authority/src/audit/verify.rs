@@ -25,7 +25,11 @@ pub fn parse_checkpoints(
             let same = i64::try_from(cp.tree_size).ok() == Some(row.tree_size)
                 && cp.root_hash == row.root_hash
                 && cp.timestamp == row.timestamp;
-            if same { Ok(signed) } else { Err(altered(row.tree_size)) }
+            if same {
+                Ok(signed)
+            } else {
+                Err(altered(row.tree_size))
+            }
         })
         .collect()
 }

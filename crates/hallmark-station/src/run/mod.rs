@@ -1,7 +1,7 @@
 //! The provisioning driver: `hallmark station run`.
 //!
 //! For each device on the line (a TCP address: a simulator, or a serial
-//! bridge), one [`steps`] session: HELLO → model and firmware checks →
+//! bridge), one session: HELLO → model and firmware checks →
 //! GENERATE_KEY → GET_CSR → enrollment with the Hallmark server → INSTALL →
 //! VERIFY (a fresh 32-byte challenge, checked with the key in the installed
 //! certificate) → LOCK → report the installation to the server. Up to

@@ -99,8 +99,13 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         ..RunOptions::default()
     };
     let journal = dir.join("station").join("journal");
-    let provisioner =
-        Provisioner::new(client, std::slice::from_ref(&root), Some(&journal), run_options).await?;
+    let provisioner = Provisioner::new(
+        client,
+        std::slice::from_ref(&root),
+        Some(&journal),
+        run_options,
+    )
+    .await?;
     let outcome = drive(&provisioner, addresses, None, true).await?;
     tokio::task::spawn_blocking(move || drop(sims)).await?;
     let _ = stop.send(());

@@ -29,9 +29,14 @@ pub async fn run(home: Option<&Path>, args: StationRunArgs) -> Result<()> {
         ..RunOptions::default()
     };
     let opened = dir.clone();
-    let station = tokio::task::spawn_blocking(move || StationHome::open(&opened))
+    let mut station = tokio::task::spawn_blocking(move || StationHome::open(&opened))
         .await?
         .with_context(|| format!("cannot open the station home {}", dir.display()))?;
+    // A station certificate lives a day at most: renew before a long run.
+    station
+        .renew_if_due(None)
+        .await
+        .map_err(|e| anyhow::Error::new(e).context(no_device_started()))?;
 
     let mut scratch = None;
     let mut sims = Vec::new();
