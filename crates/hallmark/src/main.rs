@@ -12,11 +12,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// Logs go to stderr: level from $HALLMARK_LOG (default `warn`; `hallmark
-/// serve` logs one line per request at `info`), one JSON object per line
+/// serve` logs one line per request at `info`, the demo does not), one JSON object per line
 /// when $HALLMARK_LOG_FORMAT is `json`.
-fn init_logging() {
+fn init_logging(default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HALLMARK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,hallmark_server=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter);
@@ -29,7 +29,11 @@ fn init_logging() {
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_logging();
+    // The demo runs a server in-process: its request lines would drown the summary.
+    init_logging(match cli.command {
+        cli::Command::Demo(_) => "warn",
+        _ => "warn,hallmark_server=info",
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

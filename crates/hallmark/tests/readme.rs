@@ -1,4 +1,4 @@
-//! The README's main-job walkthrough, run as written (with the binary under
+//! The README's by-hand walkthrough, run as written (with the binary under
 //! test in place of `target/release/hallmark`), so the README cannot rot.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests report failures by panicking
@@ -12,12 +12,12 @@ fn the_readme_walkthrough_runs_as_written() {
             .unwrap();
     let block = readme
         .split("```sh\n")
-        .nth(1)
-        .and_then(|rest| rest.split("```").next())
-        .expect("README has a sh block");
+        .filter_map(|rest| rest.split("```").next())
+        .find(|block| block.contains("hallmark --home ./acme issue"))
+        .expect("README has the walkthrough's sh block");
     assert!(
-        block.contains("hallmark --home ./acme issue"),
-        "the first sh block is the walkthrough:\n{block}"
+        readme.contains("cargo run --release -- demo"),
+        "the README starts with the demo"
     );
     let script: String = block
         .lines()

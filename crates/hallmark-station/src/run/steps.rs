@@ -62,7 +62,7 @@ impl Session<'_> {
             self.record.device_id = Some(entry.device_id.clone());
             self.record.serial = Some(entry.serial.clone());
             self.record.resumed = true;
-            return self
+            let result = self
                 .finish(
                     &hello.chip_id,
                     &entry.device_id,
@@ -71,6 +71,9 @@ impl Session<'_> {
                     &spki,
                 )
                 .await;
+            self.tell_not_installed(&result, &entry.device_id, &entry.serial)
+                .await;
+            return result;
         }
         let algorithm = hello.key_algorithm.unwrap_or(KeyAlgorithm::P256);
         let spki = self.generate_key(algorithm).await?;
@@ -99,21 +102,33 @@ impl Session<'_> {
         let result = self
             .install_new(&hello.chip_id, &device_id, &serial, chain, &spki)
             .await;
-        if let Err(failure) = &result
-            && !matches!(failure, Failure::NotReported(_))
-        {
-            let reason = failure.status();
-            let told = self
-                .ctx
-                .client
-                .report_not_installed(&device_id, &serial, &reason)
-                .await;
-            if let Err(e) = &told {
-                tracing::warn!(device = %device_id, error = %error_chain(e), "cannot report a certificate not installed");
-            }
-            self.record.not_installed_reported = Some(told.is_ok());
-        }
+        self.tell_not_installed(&result, &device_id, &serial).await;
         result
+    }
+
+    /// After a failure past enrollment, tells the server the certificate
+    /// was not installed (best effort; the record says whether it worked).
+    async fn tell_not_installed(
+        &mut self,
+        result: &Result<(), Failure>,
+        device_id: &str,
+        serial: &str,
+    ) {
+        let Err(failure) = result else {
+            return;
+        };
+        if matches!(failure, Failure::NotReported(_)) {
+            return;
+        }
+        let told = self
+            .ctx
+            .client
+            .report_not_installed(device_id, serial, &failure.status())
+            .await;
+        if let Err(e) = &told {
+            tracing::warn!(device = %device_id, error = %error_chain(e), "cannot report a certificate not installed");
+        }
+        self.record.not_installed_reported = Some(told.is_ok());
     }
 
     async fn install_new(
