@@ -108,6 +108,18 @@ pub enum AuthorityError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// No station has this id.
+    #[error("unknown station {0:?} (see `hallmark order show <order>`)")]
+    UnknownStationId(String),
+    /// A revocation selection that matches no issued certificate.
+    #[error("nothing to revoke: no issued certificate matches {0}")]
+    NothingToRevoke(String),
+    /// CRL or OCSP lifetimes that cannot work.
+    #[error("invalid revocation settings: {0}")]
+    InvalidRevocationSettings(String),
+    /// Building or signing a CRL or an OCSP response failed.
+    #[error(transparent)]
+    Revocation(#[from] hallmark_revocation::RevocationError),
 }
 
 impl From<StoreError> for AuthorityError {

@@ -8,6 +8,8 @@
 //!   renews it, and authenticates stations by their TLS client certificate.
 //! * [`enroll`] issues under an order on a station's behalf, re-enrolls
 //!   devices, and audit-logs every refusal with its reason.
+//! * [`revocation`] revokes certificates and stations (audit-logged),
+//!   signs CRLs and answers OCSP through each CA's delegated responder.
 //! * [`mod@env`] holds the injected clock and random source.
 //!
 //! All I/O goes through [`hallmark_store::Store`] and
@@ -21,6 +23,7 @@ pub mod error;
 pub mod hierarchy;
 pub mod issue;
 pub mod orders;
+pub mod revocation;
 pub mod serving;
 pub mod stations;
 mod steps;
@@ -31,5 +34,9 @@ pub use error::AuthorityError;
 pub use hierarchy::{HierarchySpec, chain, create_hierarchy};
 pub use issue::{Authority, DEFAULT_STATION_VALIDITY, IssueRequest, Issued, Policy};
 pub use orders::{CreatedOrder, DeviceIdSpec, OrderSpec};
+pub use revocation::{
+    OcspReply, PublishedCrl, Reason, RevocationPlan, RevocationReport, RevocationService,
+    RevocationSettings,
+};
 pub use serving::PublishedCas;
 pub use stations::{StationIdentity, StationIssued};

@@ -15,11 +15,12 @@
 //! - [`metrics`]: the Prometheus series and their OpenMetrics encoding;
 //! - [`ratelimit`]: per-key token buckets with an injected clock.
 //!
-//! - [`app`]: the routes (EST, JSON API, health, metrics) over the
+//! - [`app`]: the routes (EST, JSON API, health, metrics; CRLs and OCSP
+//!   on plain HTTP, [`app::revocation`]) over the
 //!   [`hallmark_authority::Authority`], with errors mapped to HTTP status in
 //!   one place ([`app::status`]);
 //! - [`server`]: binding, the server's own certificate, running until
-//!   shutdown.
+//!   shutdown; [`ocsp_server`]: the standalone OCSP responder.
 //!
 //! It knows nothing of SQL or PKCS#11: all policy and state go through the
 //! authority and its traits; the binary chooses the backends.
@@ -32,6 +33,7 @@ mod error;
 pub mod est_wire;
 pub mod listen;
 pub mod metrics;
+pub mod ocsp_server;
 pub mod ratelimit;
 pub mod server;
 pub mod tls;
@@ -43,6 +45,7 @@ pub use est_wire::{
 };
 pub use listen::{PeerCertificates, RemoteAddr, serve_plain, serve_tls};
 pub use metrics::{Metrics, OPENMETRICS_CONTENT_TYPE};
+pub use ocsp_server::OcspServer;
 pub use ratelimit::{RateLimiter, RetryAfter};
 pub use server::{Server, ServerOptions};
 pub use tls::{EphemeralKey, generate_ephemeral_p256, server_config};

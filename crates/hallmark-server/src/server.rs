@@ -5,13 +5,18 @@
 //! The server's TLS key is generated in memory at start and certified by the
 //! station CA for the configured names: it never touches disk, and every
 //! start gets a fresh one. Clients trust it through Hallmark's root.
+//!
+//! With a plain-HTTP listener the server also publishes CRLs and answers
+//! OCSP ([`app::revocation`]), and keeps every issuing CA's CRL current:
+//! every [`CRL_CHECK_INTERVAL`] it signs a new one where a revocation
+//! happened (in any process) or the refresh time came.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hallmark_authority::{Authority, PublishedCas};
+use hallmark_authority::{Authority, PublishedCas, RevocationService, RevocationSettings};
 use hallmark_pki::SanTemplate;
 use rustls::ServerConfig;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -23,6 +28,9 @@ use crate::est_wire;
 use crate::listen::{serve_plain, serve_tls};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
+
+/// How often the CRLs are brought up to date.
+pub const CRL_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How to serve.
 #[derive(Clone, Debug)]
@@ -47,6 +55,7 @@ pub struct Server {
     http: Option<TcpListener>,
     tls: Arc<ServerConfig>,
     state: Arc<AppState>,
+    revocation: Arc<RevocationService>,
 }
 
 impl Server {
@@ -58,6 +67,7 @@ impl Server {
             Some((rate, burst)) => RateLimiter::new(rate, burst)?,
             None => RateLimiter::unlimited(),
         };
+        let revocation = Arc::new(authority.revocation_service(RevocationSettings::default())?);
         let state = Arc::new(AppState {
             authority,
             metrics: Arc::new(Metrics::new()),
@@ -75,7 +85,14 @@ impl Server {
             http,
             tls,
             state,
+            revocation,
         })
+    }
+
+    /// Uses `settings` (CRL and OCSP lifetimes) instead of the defaults.
+    pub fn with_revocation_settings(mut self, settings: RevocationSettings) -> Result<Self, Error> {
+        self.revocation = Arc::new(self.state.authority.revocation_service(settings)?);
+        Ok(self)
     }
 
     /// The HTTPS address (with the real port when bound to port 0).
@@ -95,8 +112,12 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
         let mut plain_stop = stop.subscribe();
+        let mut refresh_stop = stop.subscribe();
         let plain = self.http.map(|listener| {
-            let app = app::plain_router(Arc::clone(&self.state));
+            let app = app::plain_router(Arc::clone(&self.state), Arc::clone(&self.revocation));
+            tokio::spawn(refresh_crls(Arc::clone(&self.revocation), async move {
+                let _ = refresh_stop.recv().await;
+            }));
             tokio::spawn(serve_plain(listener, app, async move {
                 let _ = plain_stop.recv().await;
             }))
@@ -111,6 +132,19 @@ impl Server {
             && let Err(err) = plain.await
         {
             tracing::error!(error = %err, "the plain-HTTP listener task failed");
+        }
+    }
+}
+
+/// Brings the CRLs up to date now and every [`CRL_CHECK_INTERVAL`] until `stop`.
+async fn refresh_crls(service: Arc<RevocationService>, stop: impl Future<Output = ()>) {
+    tokio::pin!(stop);
+    loop {
+        // Failures are logged per CA; the previous CRL is served meanwhile.
+        let _ = service.refresh_crls().await;
+        tokio::select! {
+            () = &mut stop => break,
+            () = tokio::time::sleep(CRL_CHECK_INTERVAL) => {}
         }
     }
 }

@@ -39,6 +39,17 @@
 //! returned exactly as stored ([`AuditRecord::data_json`]) for the Merkle
 //! log built over them.
 //!
+//! # Revocation
+//!
+//! [`Store::revoke`] marks issued certificates revoked (time, RFC 5280
+//! reason code) and can stop a station's credential in the same
+//! transaction; revocation is idempotent and never re-dated. Selections
+//! ([`CertificateSelection`]: by device, serial, station and time window,
+//! order) list what a bulk revocation would touch; [`Store::revocations`]
+//! lists a CA's revoked serials for its CRL, [`Store::revocation_status`]
+//! answers OCSP, and [`Store::next_crl_number`] hands out monotonic CRL
+//! numbers.
+//!
 //! # The durability rule
 //!
 //! A mutating method returns `Ok` only after its transaction is durably
@@ -65,6 +76,7 @@
 mod error;
 pub mod model;
 pub mod orders;
+pub mod revocation;
 pub mod sqlite;
 mod store;
 
@@ -76,6 +88,10 @@ pub use model::{
 pub use orders::{
     DeviceIdRule, DeviceIdTemplate, NewOrder, OrderRecord, OrderStatus, OrderUnavailable,
     StationCertificate, StationRecord, StationTokenRecord, TemplateValues,
+};
+pub use revocation::{
+    CertificateId, CertificateSelection, Revocation, RevocationCandidate, RevocationOutcome,
+    RevocationTargets, RevokedCertificate, SerialStatus,
 };
 pub use sqlite::{SqliteStore, WriterStats};
 pub use store::Store;

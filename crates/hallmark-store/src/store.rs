@@ -8,6 +8,10 @@ use crate::model::{
     Reservation, StoredCheckpoint, UnixSeconds,
 };
 use crate::orders::{NewOrder, OrderRecord, StationCertificate, StationRecord, StationTokenRecord};
+use crate::revocation::{
+    CertificateSelection, RevocationCandidate, RevocationOutcome, RevocationTargets,
+    RevokedCertificate, SerialStatus,
+};
 
 /// Hallmark's durable state: the CA hierarchy's keys, issuance records and
 /// the audit log.
@@ -299,4 +303,79 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Every stored checkpoint, by tree size.
     async fn audit_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
+
+    /// Revokes certificates and, optionally, a station's credential, in one
+    /// transaction with `event`; the revocation time is `event.at`.
+    ///
+    /// Only issued and superseded certificates can be revoked. Revocation is
+    /// idempotent: a target that is already revoked is skipped (its time and
+    /// reason stay), as is a station already revoked. When nothing changes,
+    /// nothing is written and [`RevocationOutcome::audit_seq`] is `None`.
+    /// Otherwise the event is appended with what actually changed written
+    /// into its data (when the data is a JSON object): `revoked` (a list of
+    /// `{"ca", "serial" (hex), "device_id"}`), `already_revoked` (a count)
+    /// and `station_revoked`.
+    ///
+    /// `reason` is an RFC 5280 `CRLReason` code
+    /// ([`REVOCATION_REASON_CODES`](crate::revocation::REVOCATION_REASON_CODES)).
+    ///
+    /// Errors: [`StoreError::Invalid`] (reason code), [`StoreError::NotFound`]
+    /// (a target that is not an issued or superseded certificate; an unknown
+    /// station). A refusal writes nothing.
+    async fn revoke(
+        &self,
+        targets: RevocationTargets,
+        reason: u8,
+        event: AuditEvent,
+    ) -> Result<RevocationOutcome, StoreError>;
+
+    /// Revokes a station's credential at `event.at` (see
+    /// [`revoke`](Store::revoke)): authentication refuses it from then on.
+    async fn revoke_station(
+        &self,
+        station_id: &str,
+        event: AuditEvent,
+    ) -> Result<RevocationOutcome, StoreError> {
+        let targets = RevocationTargets {
+            certificates: Vec::new(),
+            station: Some(station_id.to_owned()),
+        };
+        self.revoke(targets, 0, event).await
+    }
+
+    /// The issued and superseded certificates a selection matches, each with
+    /// its revocation if already revoked, ordered by `(issued_at, ca_id,
+    /// serial)`.
+    async fn revocation_candidates(
+        &self,
+        selection: &CertificateSelection,
+    ) -> Result<Vec<RevocationCandidate>, StoreError>;
+
+    /// Every revoked certificate of a CA, ordered by serial (what its CRL lists).
+    async fn revocations(&self, ca_id: &str) -> Result<Vec<RevokedCertificate>, StoreError>;
+
+    /// What the store knows of a CA's serial: `None` when the CA never used
+    /// it (or the CA is unknown).
+    async fn revocation_status(
+        &self,
+        ca_id: &str,
+        serial: &[u8],
+    ) -> Result<Option<SerialStatus>, StoreError>;
+
+    /// The `seq` of the audit event that last revoked a certificate of the
+    /// CA (0 when none): it changes exactly when the CA's revocation list
+    /// does, so caches of CRLs and OCSP responses compare it.
+    async fn revocation_version(&self, ca_id: &str) -> Result<AuditSeq, StoreError>;
+
+    /// Takes the CA's next CRL number (1, 2, 3, …; never handed out twice,
+    /// also across processes) for a CRL with `this_update`, and appends
+    /// `event` with `crl_number` written into its data (when a JSON object).
+    ///
+    /// Errors: [`StoreError::NotFound`] (unknown CA).
+    async fn next_crl_number(
+        &self,
+        ca_id: &str,
+        this_update: UnixSeconds,
+        event: AuditEvent,
+    ) -> Result<u64, StoreError>;
 }

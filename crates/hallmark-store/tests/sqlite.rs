@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use conformance::fixtures::{NOW, TestResult};
 use conformance::{
-    audit, audit_tree, concurrency, issuance, keys, orders, quota, renewals, stations,
+    audit, audit_tree, concurrency, issuance, keys, orders, quota, renewals, revocation,
+    revocation_reads, stations,
 };
 use hallmark_store::{AuditEvent, SqliteStore, Store, StoreError};
 use serde_json::json;
@@ -69,6 +70,12 @@ conformance! {
     stations::enroll_station_once => enroll_station_once,
     stations::enroll_refused_when_order_unavailable => enroll_refused_when_order_unavailable,
     stations::renew_station_keeps_old_certificates => renew_station_keeps_old_certificates,
+    revocation::revoke_issued_certificates => revoke_issued_certificates,
+    revocation::revocation_is_idempotent => revocation_is_idempotent,
+    revocation::revocation_refusals_write_nothing => revocation_refusals_write_nothing,
+    revocation::revoke_station_stops_credential => revoke_station_stops_credential,
+    revocation_reads::selections_for_bulk_revocation => selections_for_bulk_revocation,
+    revocation_reads::crl_numbers_grow => crl_numbers_grow,
 }
 
 macro_rules! conformance_concurrent {
@@ -176,7 +183,7 @@ async fn wal_mode_and_schema_version() -> TestResult {
     let versions: i64 = conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
         r.get(0)
     })?;
-    assert_eq!(versions, 3);
+    assert_eq!(versions, 4);
     drop(store);
     Ok(())
 }
@@ -196,7 +203,7 @@ async fn newer_schema_refused() -> TestResult {
             err,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 3
+                supported: 4
             }
         ),
         "{err:?}"
@@ -222,5 +229,37 @@ async fn open_reports_bad_path() -> TestResult {
         "{err:?}"
     );
     let _: &Path = dir.path();
+    Ok(())
+}
+
+/// A read-only store (the standalone OCSP responder's) answers reads and
+/// refuses every write; a database with an older schema is refused.
+#[tokio::test]
+async fn read_only_store_refuses_writes() -> TestResult {
+    let (dir, store) = fresh().await?;
+    store.append_audit(audit_event(1)).await?;
+    drop(store);
+    let path = dir.path().join("hallmark.db");
+    let read_only = SqliteStore::open_read_only(&path)?;
+    assert_eq!(read_only.audit_events(0, 10).await?.len(), 1);
+    assert_eq!(read_only.revocation_version("factory-berlin").await?, 0);
+    let err = read_only
+        .append_audit(audit_event(2))
+        .await
+        .err()
+        .ok_or("a read-only store wrote")?;
+    assert!(matches!(err, StoreError::Backend { .. }), "{err:?}");
+    drop(read_only);
+    assert_eq!(
+        SqliteStore::open(&path)?.audit_events(0, 10).await?.len(),
+        1
+    );
+
+    let conn = rusqlite::Connection::open(&path)?;
+    conn.execute("DELETE FROM schema_migrations WHERE version = 4", [])?;
+    let err = SqliteStore::open_read_only(&path)
+        .err()
+        .ok_or("an old schema was accepted")?;
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err:?}");
     Ok(())
 }

@@ -209,3 +209,47 @@ pub fn make_csr(key: &Path, cn: &str, digest: Option<&str>) -> (PathBuf, Vec<u8>
     let bytes = std::fs::read(&der).expect("read CSR");
     (pem, bytes)
 }
+
+/// Lints a CRL (DER or PEM) with `lint_crl lint -t CRL -p PKIX -s ERROR`;
+/// `Err` holds the findings.
+pub fn lint_crl(path: &Path) -> Result<(), String> {
+    let out = run(
+        pkilint("lint_crl").args([
+            "lint",
+            "-t",
+            "CRL",
+            "-p",
+            "PKIX",
+            "-s",
+            "ERROR",
+            path_str(path),
+        ]),
+        "pip install pkilint",
+    );
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(text(&out))
+    }
+}
+
+/// Lints a DER OCSP response with `lint_ocsp_response lint
+/// --document-format DER -s ERROR`; `Err` holds the findings.
+pub fn lint_ocsp_response(path: &Path) -> Result<(), String> {
+    let out = run(
+        pkilint("lint_ocsp_response").args([
+            "lint",
+            "--document-format",
+            "DER",
+            "-s",
+            "ERROR",
+            path_str(path),
+        ]),
+        "pip install pkilint",
+    );
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(text(&out))
+    }
+}

@@ -46,6 +46,13 @@ pub enum Command {
     DeviceSim(DeviceSimArgs),
     /// End to end in a throwaway home: CA, server, order, station, simulated devices.
     Demo(DemoArgs),
+    /// Revoke device certificates (by device, serial, station or order).
+    Revoke(RevokeArgs),
+    /// Write an issuing CA's CRL (a new one, signed now).
+    Crl(CrlArgs),
+    /// The standalone OCSP responder.
+    #[command(subcommand)]
+    Ocsp(OcspCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -404,4 +411,72 @@ pub struct DemoArgs {
     /// Keep the temporary directory (home, station, device state) at the end.
     #[arg(long)]
     pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("target")
+        .required(true)
+        .args(["device", "serial", "station", "order"])
+))]
+pub struct RevokeArgs {
+    /// Every certificate of this device (its current one and those it superseded).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// The certificate with this serial (hex, as `openssl x509 -serial` prints it).
+    #[arg(long)]
+    pub serial: Option<String>,
+    /// Every certificate enrolled through this station; the station's own
+    /// credential is revoked too (it is refused at once).
+    #[arg(long)]
+    pub station: Option<String>,
+    /// With --station: only certificates issued at or after this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<i64>,
+    /// With --station: only certificates issued before this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<i64>,
+    /// Every certificate issued under this production order.
+    #[arg(long)]
+    pub order: Option<String>,
+    /// RFC 5280 reason: unspecified, keyCompromise, cACompromise,
+    /// affiliationChanged, superseded, cessationOfOperation,
+    /// privilegeWithdrawn, aACompromise.
+    #[arg(long, required_unless_present = "dry_run", value_parser = parse_reason)]
+    pub reason: Option<hallmark_authority::Reason>,
+    /// List what would be revoked; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_reason(text: &str) -> Result<hallmark_authority::Reason, String> {
+    text.parse::<hallmark_authority::Reason>()
+        .map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct CrlArgs {
+    /// The issuing CA (a factory id).
+    #[arg(long)]
+    pub ca: String,
+    /// Where to write the CRL (DER unless --pem).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Write PEM (`-----BEGIN X509 CRL-----`) instead of DER.
+    #[arg(long)]
+    pub pem: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OcspCommand {
+    /// Answer OCSP over plain HTTP (`POST /ocsp`, `GET /ocsp/BASE64`) from
+    /// the home's store, read-only; needs only the OCSP responder keys.
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8080 (port 0: any free port).
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+    },
 }

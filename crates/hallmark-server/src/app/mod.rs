@@ -1,4 +1,5 @@
-//! The provisioning server's routes: EST, the JSON API, health and metrics.
+//! The provisioning server's routes: EST, the JSON API, health and metrics,
+//! and on the plain-HTTP listener CRLs and OCSP ([`revocation`]).
 //!
 //! Handlers are thin: they authenticate the caller, decode the body, call
 //! the [`Authority`] and encode the answer. Policy lives in the authority;
@@ -7,7 +8,9 @@
 mod api;
 mod auth;
 mod est;
+mod http_date;
 mod ops;
+pub mod revocation;
 pub mod status;
 
 use std::collections::HashMap;
@@ -19,7 +22,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use hallmark_authority::Authority;
+use hallmark_authority::{Authority, RevocationService};
 
 use crate::listen::RemoteAddr;
 use crate::metrics::Metrics;
@@ -75,11 +78,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The plain-HTTP application: health only for now; CRLs and OCSP join it.
-pub fn plain_router(state: Arc<AppState>) -> Router {
+/// The plain-HTTP application: CRLs and OCSP ([`revocation`]) and health.
+pub fn plain_router(state: Arc<AppState>, revocation: Arc<RevocationService>) -> Router {
     Router::new()
         .route("/healthz", get(ops::healthz))
-        .with_state(state)
+        .with_state(Arc::clone(&state))
+        .merge(revocation::revocation_router(revocation))
+        .layer(middleware::from_fn_with_state(state, observe))
 }
 
 /// Records latency per route and refusals per reason, and logs one

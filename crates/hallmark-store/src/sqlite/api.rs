@@ -5,14 +5,18 @@ use async_trait::async_trait;
 
 use super::txn::{self, PreparedEvent};
 use super::{
-    SqliteStore, queries, queries_audit, queries_orders, txn_audit, txn_issuance, txn_orders,
-    txn_stations,
+    SqliteStore, queries, queries_audit, queries_orders, queries_revocation, txn_audit,
+    txn_issuance, txn_orders, txn_revocation, txn_stations,
 };
 use crate::model::{
     AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent,
     Reservation, StoredCheckpoint, UnixSeconds,
 };
 use crate::orders::{NewOrder, OrderRecord, StationCertificate, StationRecord, StationTokenRecord};
+use crate::revocation::{
+    CertificateSelection, RevocationCandidate, RevocationOutcome, RevocationTargets,
+    RevokedCertificate, SerialStatus, check_reason,
+};
 use crate::{Store, StoreError};
 
 fn unix_now() -> UnixSeconds {
@@ -346,5 +350,66 @@ impl Store for SqliteStore {
 
     async fn audit_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
         self.readers.read(queries_audit::checkpoints).await
+    }
+
+    async fn revoke(
+        &self,
+        targets: RevocationTargets,
+        reason: u8,
+        event: AuditEvent,
+    ) -> Result<RevocationOutcome, StoreError> {
+        check_reason(reason)?;
+        // Encoded inside the job, which writes what actually changed into it.
+        self.writer
+            .submit(move |tx| txn_revocation::revoke(tx, &targets, reason, event))
+            .await
+    }
+
+    async fn revocation_candidates(
+        &self,
+        selection: &CertificateSelection,
+    ) -> Result<Vec<RevocationCandidate>, StoreError> {
+        let selection = selection.clone();
+        self.readers
+            .read(move |conn| queries_revocation::candidates(conn, &selection))
+            .await
+    }
+
+    async fn revocations(&self, ca_id: &str) -> Result<Vec<RevokedCertificate>, StoreError> {
+        let ca_id = ca_id.to_owned();
+        self.readers
+            .read(move |conn| queries_revocation::revocations(conn, &ca_id))
+            .await
+    }
+
+    async fn revocation_status(
+        &self,
+        ca_id: &str,
+        serial: &[u8],
+    ) -> Result<Option<SerialStatus>, StoreError> {
+        let (ca_id, serial) = (ca_id.to_owned(), serial.to_vec());
+        self.readers
+            .read(move |conn| queries_revocation::status(conn, &ca_id, &serial))
+            .await
+    }
+
+    async fn revocation_version(&self, ca_id: &str) -> Result<AuditSeq, StoreError> {
+        let ca_id = ca_id.to_owned();
+        self.readers
+            .read(move |conn| queries_revocation::version(conn, &ca_id))
+            .await
+    }
+
+    async fn next_crl_number(
+        &self,
+        ca_id: &str,
+        this_update: UnixSeconds,
+        event: AuditEvent,
+    ) -> Result<u64, StoreError> {
+        // Encoded inside the job, which writes the number into it.
+        let ca_id = ca_id.to_owned();
+        self.writer
+            .submit(move |tx| txn_revocation::next_crl_number(tx, &ca_id, this_update, event))
+            .await
     }
 }

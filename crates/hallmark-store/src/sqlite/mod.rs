@@ -7,6 +7,7 @@ mod codec_orders;
 mod queries;
 mod queries_audit;
 mod queries_orders;
+mod queries_revocation;
 mod reader;
 #[cfg(test)]
 mod tests;
@@ -14,6 +15,7 @@ mod txn;
 mod txn_audit;
 mod txn_issuance;
 mod txn_orders;
+mod txn_revocation;
 mod txn_stations;
 mod writer;
 
@@ -54,6 +56,47 @@ impl SqliteStore {
             path: path.to_owned(),
             readers: Arc::new(Readers::new(path.to_owned())),
             writer,
+        })
+    }
+
+    /// Opens an existing, current database for reading only (the
+    /// standalone OCSP responder): every write, [`Store::migrate`]
+    /// included, fails. Refuses a database whose schema is not the one
+    /// this build writes (open it read-write once to upgrade it).
+    ///
+    /// [`Store::migrate`]: crate::Store::migrate
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let setup = |e| StoreError::backend("open database", e);
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(setup)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(setup)?;
+        let found: i64 = conn
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(setup)?;
+        let supported = txn::MIGRATIONS.last().map_or(0, |(version, _)| *version);
+        if found > supported {
+            return Err(StoreError::SchemaTooNew { found, supported });
+        }
+        if found < supported {
+            return Err(StoreError::Invalid {
+                what: "database schema",
+                reason: format!(
+                    "version {found} is older than this build's {supported}: \
+                     open the database read-write once to upgrade it"
+                ),
+            });
+        }
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            readers: Arc::new(Readers::new(path.to_owned())),
+            writer: Writer::spawn(conn)?,
         })
     }
 

@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_orders_stations.sql")),
     (3, include_str!("migrations/0003_audit_tree.sql")),
+    (4, include_str!("migrations/0004_revocation.sql")),
 ];
 
 /// An audit event whose data is already encoded: these bytes are stored.

@@ -14,4 +14,6 @@ pub mod order_fixtures;
 pub mod orders;
 pub mod quota;
 pub mod renewals;
+pub mod revocation;
+pub mod revocation_reads;
 pub mod stations;

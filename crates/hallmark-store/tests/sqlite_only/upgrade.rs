@@ -104,9 +104,13 @@ async fn upgrade_from_version_1() -> TestResult {
     assert_eq!(
         indexes,
         [
+            "certificates_device",
             "certificates_live_device_id",
             "certificates_live_public_key",
+            "certificates_order",
             "certificates_renews",
+            "certificates_serial",
+            "certificates_station",
             "certificates_status_ca"
         ]
     );

@@ -2,12 +2,15 @@
 
 mod audit;
 mod ca;
+mod crl;
 mod demo;
 mod device_sim;
 mod init;
 mod issue;
+mod ocsp;
 mod order;
 mod reconcile;
+mod revoke;
 mod serve;
 mod station;
 mod station_run;
@@ -31,6 +34,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Audit(cmd) => audit::run(&home, cmd).await,
         Command::DeviceSim(args) => device_sim::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Revoke(args) => revoke::run(&Home::load(&home)?, args).await,
+        Command::Crl(args) => crl::run(&Home::load(&home)?, args).await,
+        Command::Ocsp(cmd) => ocsp::run(&Home::load(&home)?, cmd).await,
         Command::Config(ConfigCommand::Reference) => {
             print!(
                 "{}",

@@ -37,7 +37,8 @@ pub async fn run(home: &Home, args: ServeArgs) -> Result<()> {
         .context("cannot open the audit key")?;
     let server = Server::bind(Arc::clone(&authority), &options)
         .await
-        .context("cannot start the server")?;
+        .context("cannot start the server")?
+        .with_revocation_settings(home.config.revocation.settings())?;
     // One line per listener on stdout, for people and for scripts.
     println!("listening on https://{}", server.local_addr()?);
     if let Some(addr) = server.http_addr()? {
@@ -102,7 +103,7 @@ async fn run_sequencer(
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut signal) => {

@@ -44,6 +44,42 @@ pub struct Config {
     /// The tamper-evident audit log.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// CRL and OCSP lifetimes.
+    #[serde(default)]
+    pub revocation: RevocationConfig,
+}
+
+/// `[revocation]`: how long CRLs and OCSP responses are valid.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RevocationConfig {
+    /// CRL nextUpdate - thisUpdate, in hours.
+    pub crl_validity_hours: u32,
+    /// A new CRL is signed after this many hours (at once on a revocation).
+    pub crl_refresh_hours: u32,
+    /// OCSP response nextUpdate - thisUpdate, in minutes.
+    pub ocsp_validity_minutes: u32,
+}
+
+impl Default for RevocationConfig {
+    fn default() -> Self {
+        Self {
+            crl_validity_hours: 24,
+            crl_refresh_hours: 12,
+            ocsp_validity_minutes: 60,
+        }
+    }
+}
+
+impl RevocationConfig {
+    /// The authority's settings.
+    pub fn settings(&self) -> hallmark_authority::RevocationSettings {
+        hallmark_authority::RevocationSettings {
+            crl_validity: i64::from(self.crl_validity_hours) * 3600,
+            crl_refresh: i64::from(self.crl_refresh_hours) * 3600,
+            ocsp_validity: i64::from(self.ocsp_validity_minutes) * 60,
+        }
+    }
 }
 
 /// `[audit]`: when the sequencer signs checkpoints.
@@ -237,6 +273,12 @@ impl Config {
         config.check_server()?;
         if config.audit.checkpoint_entries == 0 || config.audit.checkpoint_seconds == 0 {
             bail!("audit.checkpoint_entries and audit.checkpoint_seconds must be at least 1");
+        }
+        if config.revocation.settings().check().is_err() {
+            bail!(
+                "revocation: crl_refresh_hours must be at least 1 and below crl_validity_hours, \
+                 ocsp_validity_minutes at least 1"
+            );
         }
         Ok(config)
     }

@@ -173,6 +173,20 @@ order_profile = \"device\"
 [audit]
 checkpoint_entries = 1000
 checkpoint_seconds = 10
+
+# Revocation (`hallmark revoke`). The server's plain-HTTP listener serves a
+# CRL per issuing CA at {crl_base}/<ca>.crl and answers OCSP at urls.ocsp;
+# `hallmark ocsp serve` is a standalone, read-only OCSP responder.
+[revocation]
+# A CRL's nextUpdate is this many hours after its thisUpdate.
+crl_validity_hours = 24
+# A new CRL is signed this many hours after the last one (below
+# crl_validity_hours, so relying parties never hold an expired CRL), and at
+# once when a certificate of its CA is revoked.
+crl_refresh_hours = 12
+# OCSP responses are valid this many minutes; the responder signs anew when
+# half is left, and at once for a certificate revoked meanwhile.
+ocsp_validity_minutes = 60
 ";
 
 #[cfg(test)]
