@@ -98,7 +98,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Marks a pending issuance as issued and stores its certificate.
     /// `issued_at` is set to `event.at`.
     ///
-    /// Errors: [`StoreError::NotFound`], [`StoreError::NotPending`].
+    /// Errors: [`StoreError::NotFound`], [`StoreError::NotPending`],
+    /// [`StoreError::StationRevoked`] when the station that asked was
+    /// revoked while the issuance was in flight (the revocation wins; fail
+    /// the issuance).
     async fn complete_issuance(
         &self,
         ca_id: &str,

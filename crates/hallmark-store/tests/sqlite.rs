@@ -70,6 +70,7 @@ conformance! {
     stations::enroll_station_once => enroll_station_once,
     stations::enroll_refused_when_order_unavailable => enroll_refused_when_order_unavailable,
     stations::renew_station_keeps_old_certificates => renew_station_keeps_old_certificates,
+    stations::revoked_station_cannot_complete_an_issuance => revoked_station_cannot_complete_an_issuance,
     revocation::revoke_issued_certificates => revoke_issued_certificates,
     revocation::revocation_is_idempotent => revocation_is_idempotent,
     revocation::revocation_refusals_write_nothing => revocation_refusals_write_nothing,

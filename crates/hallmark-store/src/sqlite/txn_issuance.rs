@@ -253,6 +253,7 @@ pub(crate) fn complete_issuance(
     event: &PreparedEvent,
 ) -> Result<AuditSeq, StoreError> {
     expect_pending(conn, ca_id, serial)?;
+    refuse_if_station_revoked(conn, ca_id, serial)?;
     expect_one_changed(
         "update issuance",
         conn.prepare_cached(
@@ -273,6 +274,29 @@ pub(crate) fn complete_issuance(
     )?;
     update_order_of(conn, ca_id, serial, "issued = issued + 1")?;
     append_audit(conn, event)
+}
+
+/// A station revoked while one of its issuances was in flight gets no
+/// certificate out of it: the revocation wins.
+fn refuse_if_station_revoked(
+    conn: &Connection,
+    ca_id: &str,
+    serial: &[u8],
+) -> Result<(), StoreError> {
+    let revoked: Option<String> = conn
+        .prepare_cached(
+            "SELECT s.id FROM certificates c JOIN stations s ON s.id = c.station_id \
+             WHERE c.ca_id = ?1 AND c.serial = ?2 AND s.revoked_at IS NOT NULL",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![ca_id, serial], |row| row.get(0))
+                .optional()
+        })
+        .map_err(|e| StoreError::backend("look up station", e))?;
+    match revoked {
+        Some(station_id) => Err(StoreError::StationRevoked { station_id }),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn fail_issuance(

@@ -169,3 +169,44 @@ pub async fn renew_station_keeps_old_certificates(store: &dyn Store) -> TestResu
     assert_eq!(counters(store, ORDER).await?, (0, 0, 0, 2));
     Ok(())
 }
+
+/// An issuance in flight when its station is revoked cannot complete: the
+/// revocation wins, and failing it returns the quota unit.
+pub async fn revoked_station_cannot_complete_an_issuance(store: &dyn Store) -> TestResult {
+    setup(store, vec![token(1)]).await?;
+    enroll(store, 1, "st-1", 1).await?;
+    let mut intent = super::order_fixtures::order_intent(ORDER, "dev-1", 1, 1);
+    intent.station_id = Some("st-1".into());
+    store
+        .reserve_issuance(intent.clone(), event("issuance.intent", "dev-1"))
+        .await?;
+    store
+        .revoke_station("st-1", event("revocation", "st-1"))
+        .await?;
+    let err = refused(
+        store
+            .complete_issuance(
+                &intent.ca_id,
+                &intent.serial,
+                vec![0x30, 0x00],
+                NOW,
+                NOW + 10,
+                event("certificate.issued", "dev-1"),
+            )
+            .await,
+    )?;
+    assert!(
+        matches!(&err, StoreError::StationRevoked { station_id } if station_id == "st-1"),
+        "{err:?}"
+    );
+    store
+        .fail_issuance(
+            &intent.ca_id,
+            &intent.serial,
+            "station revoked".into(),
+            event("issuance.failed", "dev-1"),
+        )
+        .await?;
+    assert_eq!(counters(store, ORDER).await?.0, 0, "nothing issued");
+    Ok(())
+}
