@@ -6,31 +6,13 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use common::{Fixture, HOUR, NOW, fixture, rcgen_csr, template_order};
+use common::revocation::{service, write};
+use common::{HOUR, NOW, fixture, rcgen_csr, template_order};
 use hallmark_authority::revocation::CertificateSelection;
-use hallmark_authority::{AuthorityError, Issued, Reason, RevocationService, RevocationSettings};
+use hallmark_authority::{AuthorityError, Reason};
 use hallmark_testkit::tools::{self, path_str};
-
-fn service(f: &Fixture) -> Arc<RevocationService> {
-    Arc::new(
-        f.authority
-            .revocation_service(RevocationSettings::default())
-            .unwrap(),
-    )
-}
-
-/// Writes an issued certificate and its chain as PEM: (leaf, issuing CA, root).
-fn write(f: &Fixture, name: &str, issued: &Issued) -> (PathBuf, PathBuf, PathBuf) {
-    let dir = f.dir.path();
-    (
-        tools::write_cert_pem(dir, &format!("{name}.pem"), &issued.certificate.der),
-        tools::write_cert_pem(dir, &format!("{}.pem", issued.ca_id), &issued.chain[0]),
-        tools::write_cert_pem(dir, "root.pem", &issued.chain[1]),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_a_station_window_revokes_its_devices_and_its_credential() {

@@ -7,30 +7,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use common::{Fixture, fixture_with, rcgen_csr, template_order};
+use common::revocation::{service, write};
+use common::{fixture_with, rcgen_csr, template_order};
+use hallmark_authority::Reason;
 use hallmark_authority::revocation::{CertificateSelection, OcspResponseStatus};
-use hallmark_authority::{Issued, Reason, RevocationService, RevocationSettings};
 use hallmark_testkit::tools::{self, path_str};
-
-fn service(f: &Fixture) -> Arc<RevocationService> {
-    Arc::new(
-        f.authority
-            .revocation_service(RevocationSettings::default())
-            .unwrap(),
-    )
-}
-
-/// Writes an issued certificate and its chain as PEM: (leaf, issuing CA, root).
-fn write(f: &Fixture, name: &str, issued: &Issued) -> (PathBuf, PathBuf, PathBuf) {
-    let dir = f.dir.path();
-    (
-        tools::write_cert_pem(dir, &format!("{name}.pem"), &issued.certificate.der),
-        tools::write_cert_pem(dir, &format!("{}.pem", issued.ca_id), &issued.chain[0]),
-        tools::write_cert_pem(dir, "root.pem", &issued.chain[1]),
-    )
-}
 
 /// `openssl ocsp -issuer ISSUER -cert LEAF … -reqout FILE` with `opts`.
 fn request(dir: &Path, name: &str, pairs: &[(&Path, &Path)], opts: &[&str]) -> Vec<u8> {

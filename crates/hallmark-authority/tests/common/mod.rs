@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod checks;
+pub mod revocation;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
