@@ -1,0 +1,114 @@
+//! End-to-end runs against the `hallmark serve` subprocess: EST
+//! `simpleenroll` with station mTLS, and OCSP on the plain-HTTP listener.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::load::{self, LoadResult, Target};
+use crate::server::{Server, hallmark};
+
+/// EST runs at each concurrency; bodies are base64 CSRs, each used once.
+pub async fn est(
+    server: &mut Server,
+    csrs: &[Vec<u8>],
+    levels: &[usize],
+    duration: Duration,
+) -> Result<Vec<(usize, LoadResult, Option<f64>)>> {
+    let (chain, key) = server.enroll_station().await?;
+    let tls = load::tls_config(Some(&server.root_pem), Some((&chain, &key)))?;
+    let client = load::client(tls)?;
+    let bodies: Vec<Vec<u8>> = csrs.iter().map(|c| crate::b64(c).into_bytes()).collect();
+    let per_level = bodies.len() / levels.len().max(1);
+    let mut out = Vec::new();
+    for (i, &c) in levels.iter().enumerate() {
+        // Each level gets its own slice of never-used CSRs.
+        let slice = bodies[i * per_level..(i + 1) * per_level].to_vec();
+        let target = Target {
+            url: format!("{}/.well-known/est/simpleenroll", server.https),
+            content_type: "application/pkcs10",
+            bodies: Arc::new(slice),
+            replay: false,
+        };
+        let cpu_before = server.cpu_seconds().ok();
+        let res = load::run(&client, &target, c, duration).await?;
+        // Server CPU time per issued certificate, ms (utime + stime).
+        let cpu_ms = match (cpu_before, server.cpu_seconds().ok()) {
+            (Some(a), Some(b)) if res.ok > 0 => Some((b - a) * 1e3 / res.ok as f64),
+            _ => None,
+        };
+        out.push((c, res, cpu_ms));
+    }
+    Ok(out)
+}
+
+/// OCSP responses per second: one request (no nonce) for a certificate
+/// issued offline, replayed by `concurrency` clients.
+pub async fn ocsp(
+    server: &Server,
+    dir: &Path,
+    csr: &[u8],
+    concurrency: usize,
+    duration: Duration,
+) -> Result<LoadResult> {
+    let h = server.home.to_str().context("non-UTF-8 path")?;
+    let csr_path = dir.join("ocsp-device.csr");
+    std::fs::write(&csr_path, csr)?;
+    let cert = dir.join("ocsp-device.pem");
+    hallmark(
+        &server.bin,
+        &[
+            "--home",
+            h,
+            "issue",
+            "--ca",
+            "f1",
+            "--csr",
+            path(&csr_path)?,
+            "--device-id",
+            "ocsp-bench-1",
+            "--out",
+            path(&cert)?,
+        ],
+    )?;
+    let chain = hallmark(&server.bin, &["--home", h, "ca", "chain", "--ca", "f1"])?;
+    let end = "-----END CERTIFICATE-----";
+    let issuer = chain.split_inclusive(end).next().context("empty chain")?;
+    let issuer_path = dir.join("f1.pem");
+    std::fs::write(&issuer_path, issuer)?;
+    let req = dir.join("ocsp.req");
+    let out = Command::new("openssl")
+        .args([
+            "ocsp",
+            "-no_nonce",
+            "-issuer",
+            path(&issuer_path)?,
+            "-cert",
+            path(&cert)?,
+            "-reqout",
+            path(&req)?,
+        ])
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "openssl ocsp -reqout: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let body = std::fs::read(&req)?;
+    let client = load::client(load::tls_config(None, None)?)?;
+    let target = Target {
+        url: format!("{}/ocsp", server.http),
+        content_type: "application/ocsp-request",
+        bodies: Arc::new(vec![body]),
+        replay: true,
+    };
+    load::run(&client, &target, concurrency, duration).await
+}
+
+fn path(p: &Path) -> Result<&str> {
+    p.to_str().context("non-UTF-8 path")
+}

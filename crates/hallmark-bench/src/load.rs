@@ -1,0 +1,199 @@
+//! The load generator: N tokio tasks over one reqwest client posting
+//! pre-built bodies for a fixed duration, recording each request's latency.
+//!
+//! Shared by the EST, OCSP and cfssl runs so peers face the same client.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+/// What one load run measured.
+#[derive(Debug, Default)]
+pub struct LoadResult {
+    /// Successful requests per second.
+    pub per_s: f64,
+    /// Latency percentiles of successful requests, milliseconds.
+    pub p50_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Successful requests.
+    pub ok: usize,
+    /// Failed requests (non-2xx or transport errors).
+    pub errors: usize,
+    /// The first failure seen, for the notes.
+    pub first_error: Option<String>,
+    /// The pool of bodies ran out before the duration elapsed.
+    pub exhausted: bool,
+}
+
+/// One request template: method POST, this URL, content type, bodies.
+#[derive(Debug)]
+pub struct Target {
+    /// Full URL.
+    pub url: String,
+    /// `Content-Type` header.
+    pub content_type: &'static str,
+    /// Bodies; each used once unless `replay`.
+    pub bodies: Arc<Vec<Vec<u8>>>,
+    /// Reuse bodies round-robin (OCSP) instead of once each (issuance).
+    pub replay: bool,
+}
+
+/// A rustls client config trusting `root_pem`, optionally with a client identity.
+pub fn tls_config(
+    root_pem: Option<&[u8]>,
+    identity: Option<(&[u8], &[u8])>,
+) -> Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(pem) = root_pem {
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            roots.add(cert.context("root PEM")?)?;
+        }
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots);
+    Ok(match identity {
+        Some((cert_pem, key_pem)) => {
+            let chain = CertificateDer::pem_slice_iter(cert_pem).collect::<Result<Vec<_>, _>>()?;
+            let key = PrivateKeyDer::from_pem_slice(key_pem).context("station key")?;
+            builder.with_client_auth_cert(chain, key)?
+        }
+        None => builder.with_no_client_auth(),
+    })
+}
+
+/// A keep-alive client (HTTP/1.1) using `tls`.
+pub fn client(tls: rustls::ClientConfig) -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(30))
+        .build()?)
+}
+
+/// Runs `concurrency` workers against `target` for `duration`.
+pub async fn run(
+    client: &reqwest::Client,
+    target: &Target,
+    concurrency: usize,
+    duration: Duration,
+) -> Result<LoadResult> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, next) = (client.clone(), Arc::clone(&next));
+        let (url, ct, bodies, replay) = (
+            target.url.clone(),
+            target.content_type,
+            Arc::clone(&target.bodies),
+            target.replay,
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let (mut errors, mut first_error, mut exhausted) = (0usize, None, false);
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let body = if replay {
+                    bodies[i % bodies.len()].clone()
+                } else if let Some(b) = bodies.get(i) {
+                    b.clone()
+                } else {
+                    exhausted = true;
+                    break;
+                };
+                let t = Instant::now();
+                let res = client
+                    .post(&url)
+                    .header("content-type", ct)
+                    .body(body)
+                    .send()
+                    .await;
+                let outcome = match res {
+                    Ok(r) if r.status().is_success() => {
+                        r.bytes().await.map(|_| ()).map_err(|e| e.to_string())
+                    }
+                    Ok(r) => {
+                        let status = r.status();
+                        Err(format!("{status}: {}", r.text().await.unwrap_or_default()))
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                match outcome {
+                    Ok(()) => lat.push(t.elapsed().as_secs_f64() * 1e3),
+                    Err(e) => {
+                        errors += 1;
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            (lat, errors, first_error, exhausted)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut result = LoadResult::default();
+    for task in tasks {
+        let (lat, errors, first_error, exhausted) = task.await?;
+        all.extend(lat);
+        result.errors += errors;
+        result.exhausted |= exhausted;
+        if result.first_error.is_none() {
+            result.first_error = first_error;
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    result.ok = all.len();
+    result.per_s = all.len() as f64 / elapsed;
+    result.p50_ms = percentile(&all, 0.50);
+    result.p99_ms = percentile(&all, 0.99);
+    Ok(result)
+}
+
+/// The `q` quantile of sorted values (nearest rank); 0 when empty.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() as f64) * q).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// `n` P-256 CSRs (DER) made with rcgen on all cores, outside any timed window.
+pub fn make_csrs(n: usize, threads: usize) -> Result<Vec<Vec<u8>>> {
+    let per = n.div_ceil(threads.max(1));
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads.max(1))
+            .map(|t| {
+                s.spawn(move || -> Result<Vec<Vec<u8>>> {
+                    (0..per)
+                        .map(|i| {
+                            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+                            let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+                            params
+                                .distinguished_name
+                                .push(rcgen::DnType::CommonName, format!("bench-{t}-{i}"));
+                            Ok(params.serialize_request(&key)?.der().to_vec())
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(n);
+        for h in handles {
+            out.extend(
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("csr thread panicked"))??,
+            );
+        }
+        out.truncate(n);
+        Ok(out)
+    })
+}
