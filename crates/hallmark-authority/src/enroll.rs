@@ -19,7 +19,7 @@ use hallmark_store::{AuditEvent, DeviceIdRule, IssuanceStatus, KeyOrigin};
 use serde_json::json;
 
 use crate::error::AuthorityError;
-use crate::issue::{Authority, IssueRequest, Issued};
+use crate::issue::{Authority, IssueRequest, Issued, parse_device_id};
 use crate::orders::compile_pattern;
 use crate::stations::StationIdentity;
 
@@ -64,7 +64,9 @@ impl Authority {
         device_id: Option<String>,
     ) -> Result<Issued, AuthorityError> {
         let order = self.available_order(&station.order_id).await?;
-        if let Some(issued) = self.resume(station, csr, device_id.as_deref()).await? {
+        // Verified once: the retry check, the CN and issuance all use it.
+        let csr = VerifiedCsr::from_pem_or_der(csr).map_err(AuthorityError::BadRequest)?;
+        if let Some(issued) = self.resume(station, &csr, device_id.as_deref()).await? {
             return Ok(issued);
         }
         let device_id = match &order.order.device_ids {
@@ -81,8 +83,7 @@ impl Authority {
             DeviceIdRule::Pattern(pattern) => {
                 let id = match device_id {
                     Some(id) => id,
-                    None => VerifiedCsr::from_pem_or_der(csr)
-                        .map_err(AuthorityError::BadRequest)?
+                    None => csr
                         .common_name()
                         .ok_or_else(|| AuthorityError::DeviceIdMissing(order.order.id.clone()))?,
                 };
@@ -96,17 +97,18 @@ impl Authority {
                 Some(id)
             }
         };
-        self.issue(IssueRequest {
+        let parsed_id = parse_device_id(device_id.as_deref())?;
+        let request = IssueRequest {
             ca_id: order.order.factory.clone(),
-            csr: csr.to_vec(),
+            csr: Vec::new(),
             device_id,
             profile: self.policy.order_profile.clone(),
             key_origin: KeyOrigin::Device,
             order_id: Some(order.order.id.clone()),
             station_id: Some(station.station_id.clone()),
             renews: None,
-        })
-        .await
+        };
+        self.issue_verified(request, parsed_id, csr).await
     }
 
     /// A retry: the CSR's key is already certified under this station's
@@ -116,10 +118,9 @@ impl Authority {
     async fn resume(
         &self,
         station: &StationIdentity,
-        csr: &[u8],
+        csr: &VerifiedCsr,
         device_id: Option<&str>,
     ) -> Result<Option<Issued>, AuthorityError> {
-        let csr = VerifiedCsr::from_pem_or_der(csr).map_err(AuthorityError::BadRequest)?;
         let Some(owner) = self
             .store
             .device_for_public_key(&csr.public_key().sha256())
@@ -256,9 +257,8 @@ impl Authority {
             return Err(unknown("expired"));
         }
         let device_id = record.intent.device_id.clone();
-        let csr_cn = VerifiedCsr::from_pem_or_der(csr)
-            .map_err(AuthorityError::BadRequest)?
-            .common_name();
+        let csr = VerifiedCsr::from_pem_or_der(csr).map_err(AuthorityError::BadRequest)?;
+        let csr_cn = csr.common_name();
         if csr_cn.as_ref().is_some_and(|cn| *cn != device_id) {
             return Err(AuthorityError::DeviceIdNotAllowed {
                 device_id: csr_cn.unwrap_or_default(),
@@ -266,17 +266,18 @@ impl Authority {
                 why: format!("a re-enrollment keeps the device id {device_id:?}"),
             });
         }
-        self.issue(IssueRequest {
+        let parsed_id = parse_device_id(Some(&device_id))?;
+        let request = IssueRequest {
             ca_id,
-            csr: csr.to_vec(),
+            csr: Vec::new(),
             device_id: Some(device_id),
             profile: record.intent.profile.clone(),
             key_origin: record.intent.key_origin,
             order_id: record.intent.order_id.clone(),
             station_id: None,
             renews: Some(view.serial),
-        })
-        .await
+        };
+        self.issue_verified(request, parsed_id, csr).await
     }
 
     /// The id of the issuing CA whose subject is `name_der`.

@@ -119,7 +119,20 @@ impl Authority {
     /// Steps 2–4 run in their own task: once the intent is reserved, the
     /// issuance reaches `issued` or `failed` even if the caller goes away.
     pub async fn issue(&self, request: IssueRequest) -> Result<Issued, AuthorityError> {
-        let checked = self.check(&request).await?;
+        let device_id = parse_device_id(request.device_id.as_deref())?;
+        let csr = VerifiedCsr::from_pem_or_der(&request.csr).map_err(AuthorityError::BadRequest)?;
+        self.issue_verified(request, device_id, csr).await
+    }
+
+    /// [`issue`](Self::issue) for a caller that already parsed the device id
+    /// and verified the CSR (`request.csr` is then not read again).
+    pub(crate) async fn issue_verified(
+        &self,
+        request: IssueRequest,
+        device_id: Option<DeviceId>,
+        csr: VerifiedCsr,
+    ) -> Result<Issued, AuthorityError> {
+        let checked = self.check(&request, device_id, csr).await?;
         let steps = Steps {
             store: Arc::clone(&self.store),
             env: self.env.clone(),
@@ -165,14 +178,12 @@ impl Authority {
         Ok(stuck.len())
     }
 
-    async fn check(&self, request: &IssueRequest) -> Result<Checked, AuthorityError> {
-        let device_id = request
-            .device_id
-            .as_deref()
-            .map(DeviceId::parse)
-            .transpose()
-            .map_err(AuthorityError::BadRequest)?;
-        let csr = VerifiedCsr::from_pem_or_der(&request.csr).map_err(AuthorityError::BadRequest)?;
+    async fn check(
+        &self,
+        request: &IssueRequest,
+        device_id: Option<DeviceId>,
+        csr: VerifiedCsr,
+    ) -> Result<Checked, AuthorityError> {
         let template = CertificateTemplate {
             organization: self.policy.organization.clone(),
             profile: self.profile_for(&request.profile, &request.ca_id)?,
@@ -284,6 +295,13 @@ impl Authority {
         // The map holds no invariant a panicking holder could break.
         self.issuers.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// A device id's syntax, checked.
+pub(crate) fn parse_device_id(id: Option<&str>) -> Result<Option<DeviceId>, AuthorityError> {
+    id.map(DeviceId::parse)
+        .transpose()
+        .map_err(AuthorityError::BadRequest)
 }
 
 /// An issuing CA ready to sign: its key and its chain (that CA first, root last).

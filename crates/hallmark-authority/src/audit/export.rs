@@ -87,12 +87,12 @@ impl Levels {
         let mut levels = vec![leaves];
         while levels.last().is_some_and(|l| l.len() > 1) {
             let below = levels.last().map(Vec::as_slice).unwrap_or_default();
+            // `chunks(2)` yields one or two hashes; a lone last one moves up.
             let up = below
                 .chunks(2)
                 .map(|pair| match pair {
                     [left, right] => node_hash(left, right),
-                    [single] => *single,
-                    _ => unreachable_empty(),
+                    _ => pair[0],
                 })
                 .collect();
             levels.push(up);
@@ -111,11 +111,6 @@ impl Levels {
         }
         path
     }
-}
-
-fn unreachable_empty() -> Hash {
-    // `chunks(2)` never yields an empty slice.
-    [0; 32]
 }
 
 fn to_entry(record: &AuditRecord) -> Entry {
