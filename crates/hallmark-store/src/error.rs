@@ -131,6 +131,39 @@ pub enum StoreError {
         holder: String,
     },
 
+    /// An offline log upload does not continue the log as stored: a
+    /// batch is missing, was sent twice, or the log was rewritten.
+    #[error("offline CA {ca_id:?} log is at {stored} entries, the upload starts after {given}")]
+    OfflineLogOutOfSync {
+        /// The station sub-CA.
+        ca_id: String,
+        /// Entries imported so far.
+        stored: u64,
+        /// Entries the upload claims were imported before it.
+        given: u64,
+    },
+
+    /// An offline upload holds more certificates than the sub-CA was
+    /// allowed to issue.
+    #[error(
+        "offline CA {ca_id:?} may issue {count} certificates; the upload would make it {claimed}"
+    )]
+    OfflineCountExceeded {
+        /// The station sub-CA.
+        ca_id: String,
+        /// Its allocation.
+        count: u64,
+        /// Certificates imported plus uploaded.
+        claimed: u64,
+    },
+
+    /// The offline CA was closed: it takes no more uploads.
+    #[error("offline CA {ca_id:?} is closed")]
+    OfflineClosed {
+        /// The station sub-CA.
+        ca_id: String,
+    },
+
     /// The database schema is newer than this build understands.
     #[error("database schema version {found} is newer than this build supports ({supported})")]
     SchemaTooNew {
@@ -190,6 +223,9 @@ impl StoreError {
                 | StoreError::TokenUnknown
                 | StoreError::TokenUsed { .. }
                 | StoreError::StationRevoked { .. }
+                | StoreError::OfflineLogOutOfSync { .. }
+                | StoreError::OfflineCountExceeded { .. }
+                | StoreError::OfflineClosed { .. }
         )
     }
 }

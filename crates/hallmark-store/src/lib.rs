@@ -75,6 +75,7 @@
 
 mod error;
 pub mod model;
+pub mod offline;
 pub mod orders;
 pub mod revocation;
 pub mod sqlite;
@@ -85,6 +86,7 @@ pub use model::{
     AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent,
     IssuanceStatus, KeyOrigin, KeyRole, Reservation, StoredCheckpoint, UnixSeconds,
 };
+pub use offline::{NewOfflineCa, OfflineCaRecord, OfflineCertificate, OfflineImport};
 pub use orders::{
     DeviceIdRule, DeviceIdTemplate, NewOrder, OrderRecord, OrderStatus, OrderUnavailable,
     StationCertificate, StationRecord, StationTokenRecord, TemplateValues,

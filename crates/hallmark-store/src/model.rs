@@ -29,6 +29,12 @@ pub enum KeyRole {
     OcspResponder,
     /// Signs audit-log checkpoints (has no certificate).
     Audit,
+    /// A factory's offline CA (pathLen 1): certifies station sub-CAs for
+    /// offline production, never devices.
+    OfflineCa,
+    /// A station's constrained sub-CA (pathLen 0) for offline production.
+    /// Its key lives in the station's key store, not the server's.
+    StationSubCa,
 }
 
 /// Where a device's key pair was generated (recorded on every certificate).
@@ -99,6 +105,8 @@ text_enum!(KeyRole, "key role", {
     StationCa => "station_ca",
     OcspResponder => "ocsp_responder",
     Audit => "audit",
+    OfflineCa => "offline_ca",
+    StationSubCa => "station_sub_ca",
 });
 
 text_enum!(KeyOrigin, "key origin", {

@@ -7,6 +7,7 @@ use crate::model::{
     AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent,
     Reservation, StoredCheckpoint, UnixSeconds,
 };
+use crate::offline::{NewOfflineCa, OfflineCaRecord, OfflineImport};
 use crate::orders::{NewOrder, OrderRecord, StationCertificate, StationRecord, StationTokenRecord};
 use crate::revocation::{
     CertificateSelection, RevocationCandidate, RevocationOutcome, RevocationTargets,
@@ -381,4 +382,52 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         this_update: UnixSeconds,
         event: AuditEvent,
     ) -> Result<u64, StoreError>;
+
+    /// Allocates a station sub-CA for offline production, in one
+    /// transaction: stores its authority key and takes `count` units of the
+    /// order's quota (and, for a template order, `count` consecutive
+    /// sequence numbers, recorded as `first_seq`). The order must be open
+    /// and inside its window at `event.at` with `count` units left; the
+    /// station must belong to the order and not be revoked.
+    ///
+    /// Errors: [`StoreError::Invalid`] (count 0, key role not
+    /// `station_sub_ca`), [`StoreError::NotFound`] (order, station, parent
+    /// key), [`StoreError::OrderUnavailable`], [`StoreError::QuotaExhausted`]
+    /// (fewer than `count` units left), [`StoreError::StationRevoked`],
+    /// [`StoreError::Duplicate`] (key id).
+    async fn allocate_offline_ca(
+        &self,
+        ca: NewOfflineCa,
+        event: AuditEvent,
+    ) -> Result<OfflineCaRecord, StoreError>;
+
+    /// One station sub-CA's allocation.
+    async fn offline_ca(&self, id: &str) -> Result<Option<OfflineCaRecord>, StoreError>;
+
+    /// Imports one verified upload of an offline log, in one transaction
+    /// with `events` (appended in order): the certificates become issued
+    /// records of the sub-CA under its order and station (they count as
+    /// issued on the order), and the log position advances.
+    ///
+    /// Errors: [`StoreError::NotFound`], [`StoreError::OfflineClosed`],
+    /// [`StoreError::OfflineLogOutOfSync`] (`log_size_before` is not the
+    /// stored size), [`StoreError::OfflineCountExceeded`],
+    /// [`StoreError::DeviceIdTaken`], [`StoreError::PublicKeyTaken`],
+    /// [`StoreError::SerialTaken`], [`StoreError::Invalid`] (a serial not
+    /// 1–20 bytes). A refusal writes nothing.
+    async fn import_offline(
+        &self,
+        import: OfflineImport,
+        events: Vec<AuditEvent>,
+    ) -> Result<AuditSeq, StoreError>;
+
+    /// Closes a station sub-CA at `event.at`: it takes no more uploads and
+    /// its unused quota units go back to the order.
+    ///
+    /// Errors: [`StoreError::NotFound`], [`StoreError::OfflineClosed`].
+    async fn close_offline_ca(
+        &self,
+        id: &str,
+        event: AuditEvent,
+    ) -> Result<OfflineCaRecord, StoreError>;
 }

@@ -6,12 +6,13 @@ use async_trait::async_trait;
 use super::txn::{self, PreparedEvent};
 use super::{
     SqliteStore, queries, queries_audit, queries_orders, queries_revocation, txn_audit,
-    txn_issuance, txn_orders, txn_revocation, txn_stations,
+    txn_issuance, txn_offline, txn_orders, txn_revocation, txn_stations,
 };
 use crate::model::{
     AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent,
     Reservation, StoredCheckpoint, UnixSeconds,
 };
+use crate::offline::{NewOfflineCa, OfflineCaRecord, OfflineImport};
 use crate::orders::{NewOrder, OrderRecord, StationCertificate, StationRecord, StationTokenRecord};
 use crate::revocation::{
     CertificateSelection, RevocationCandidate, RevocationOutcome, RevocationTargets,
@@ -27,7 +28,14 @@ fn unix_now() -> UnixSeconds {
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         let now = unix_now();
-        self.writer.submit(move |tx| txn::migrate(tx, now)).await
+        if self.read_only {
+            // Through the read-only writer connection: refused like every write.
+            return self.writer.submit(move |tx| txn::migrate(tx, now)).await;
+        }
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || super::migrate_file(&path, now))
+            .await
+            .map_err(|e| StoreError::backend("migrate", e))?
     }
 
     async fn insert_authority_key(
@@ -410,6 +418,50 @@ impl Store for SqliteStore {
         let ca_id = ca_id.to_owned();
         self.writer
             .submit(move |tx| txn_revocation::next_crl_number(tx, &ca_id, this_update, event))
+            .await
+    }
+
+    async fn allocate_offline_ca(
+        &self,
+        ca: NewOfflineCa,
+        event: AuditEvent,
+    ) -> Result<OfflineCaRecord, StoreError> {
+        let event = PreparedEvent::new(event)?;
+        self.writer
+            .submit(move |tx| txn_offline::allocate_offline_ca(tx, &ca, &event))
+            .await
+    }
+
+    async fn offline_ca(&self, id: &str) -> Result<Option<OfflineCaRecord>, StoreError> {
+        let id = id.to_owned();
+        self.readers
+            .read(move |conn| txn_offline::offline_ca(conn, &id))
+            .await
+    }
+
+    async fn import_offline(
+        &self,
+        import: OfflineImport,
+        events: Vec<AuditEvent>,
+    ) -> Result<AuditSeq, StoreError> {
+        let events = events
+            .into_iter()
+            .map(PreparedEvent::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.writer
+            .submit(move |tx| txn_offline::import_offline(tx, &import, &events))
+            .await
+    }
+
+    async fn close_offline_ca(
+        &self,
+        id: &str,
+        event: AuditEvent,
+    ) -> Result<OfflineCaRecord, StoreError> {
+        let event = PreparedEvent::new(event)?;
+        let id = id.to_owned();
+        self.writer
+            .submit(move |tx| txn_offline::close_offline_ca(tx, &id, &event))
             .await
     }
 }

@@ -37,7 +37,7 @@ pub(crate) fn order(row: &Row<'_>) -> rusqlite::Result<OrderRecord> {
 }
 
 /// A column that is never negative (CHECK constraints, counts).
-fn unsigned(row: &Row<'_>, index: usize) -> rusqlite::Result<u64> {
+pub(crate) fn unsigned(row: &Row<'_>, index: usize) -> rusqlite::Result<u64> {
     let value: i64 = row.get(index)?;
     u64::try_from(value)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Integer, Box::new(e)))

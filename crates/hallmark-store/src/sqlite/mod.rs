@@ -14,6 +14,7 @@ mod tests;
 mod txn;
 mod txn_audit;
 mod txn_issuance;
+mod txn_offline;
 mod txn_orders;
 mod txn_revocation;
 mod txn_stations;
@@ -42,6 +43,7 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
+    read_only: bool,
     readers: Arc<Readers>,
     writer: Writer,
 }
@@ -54,6 +56,7 @@ impl SqliteStore {
         let writer = Writer::spawn(conn)?;
         Ok(SqliteStore {
             path: path.to_owned(),
+            read_only: false,
             readers: Arc::new(Readers::new(path.to_owned())),
             writer,
         })
@@ -95,6 +98,7 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             path: path.to_owned(),
+            read_only: true,
             readers: Arc::new(Readers::new(path.to_owned())),
             writer: Writer::spawn(conn)?,
         })
@@ -112,7 +116,30 @@ impl SqliteStore {
     }
 }
 
+/// Applies the schema migrations on a connection of its own, with foreign
+/// keys off (SQLite's documented way to rebuild a referenced table; they
+/// cannot be switched inside the writer's transaction), in one `BEGIN
+/// IMMEDIATE` transaction that checks every foreign key before it commits.
+/// The writer and readers notice the new schema by themselves.
+pub(crate) fn migrate_file(path: &Path, now: i64) -> Result<(), StoreError> {
+    let mut conn = open_connection(path)?;
+    conn.pragma_update(None, "foreign_keys", "OFF")
+        .map_err(|e| StoreError::backend("open database", e))?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| StoreError::backend("begin transaction", e))?;
+    txn::migrate(&tx, now)?;
+    tx.commit().map_err(|e| StoreError::backend("commit", e))
+}
+
 fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let conn = open_connection(path)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(|e| StoreError::backend("open database", e))?;
+    Ok(conn)
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let setup = |e| StoreError::backend("open database", e);
     let conn = Connection::open_with_flags(
         path,
@@ -134,8 +161,6 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     // FULL: a commit is on disk when COMMIT returns, so a caller may hand
     // out a certificate as soon as it is answered.
     conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(setup)?;
-    conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(setup)?;
     Ok(conn)
 }

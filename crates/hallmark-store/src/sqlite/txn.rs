@@ -16,6 +16,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_orders_stations.sql")),
     (3, include_str!("migrations/0003_audit_tree.sql")),
     (4, include_str!("migrations/0004_revocation.sql")),
+    (5, include_str!("migrations/0005_offline.sql")),
 ];
 
 /// An audit event whose data is already encoded: these bytes are stored.
@@ -94,6 +95,17 @@ pub(crate) fn migrate(conn: &Connection, now: i64) -> Result<(), StoreError> {
         )
         .map_err(db("record schema migration"))?;
         tracing::info!(version, "applied schema migration");
+    }
+    let violations: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+            row.get(0)
+        })
+        .map_err(db("check foreign keys after migration"))?;
+    if violations > 0 {
+        return Err(StoreError::backend_message(
+            "apply schema migration",
+            format!("{violations} rows break a foreign key after migrating"),
+        ));
     }
     Ok(())
 }

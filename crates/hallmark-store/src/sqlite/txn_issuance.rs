@@ -117,7 +117,7 @@ fn assign_device_id(event: &mut AuditEvent, device_id: &str) {
 /// Pre-checks of device id, key and serial, in the documented order, so the
 /// refusal is deterministic when several rules are broken at once; the
 /// unique indexes remain the arbiter.
-fn check_free(conn: &Connection, intent: &IssuanceIntent) -> Result<(), StoreError> {
+pub(crate) fn check_free(conn: &Connection, intent: &IssuanceIntent) -> Result<(), StoreError> {
     let device_taken = conn
         .prepare_cached(
             "SELECT 1 FROM certificates WHERE device_id = ?1 AND status IN ('pending', 'issued')",
