@@ -117,6 +117,33 @@ pub enum AuthorityError {
     /// CRL or OCSP lifetimes that cannot work.
     #[error("invalid revocation settings: {0}")]
     InvalidRevocationSettings(String),
+    /// The order's factory has no offline CA (a home made before offline
+    /// production existed).
+    #[error(
+        "factory {factory:?} has no offline CA: offline production needs a CA hierarchy \
+         created by `hallmark init` with offline support"
+    )]
+    OfflineUnavailable {
+        /// The factory.
+        factory: String,
+    },
+    /// An offline sub-CA count of 0.
+    #[error("an offline sub-CA needs a count of at least 1, not {0}")]
+    InvalidOfflineCount(u64),
+    /// No such offline sub-CA for this station.
+    #[error("unknown offline sub-CA {0:?} for this station")]
+    UnknownOfflineCa(String),
+    /// The sub-CA was closed.
+    #[error("offline sub-CA {0:?} is closed")]
+    OfflineClosed(String),
+    /// An offline log upload was refused; nothing was imported.
+    #[error("offline log of sub-CA {ca_id:?} refused: {anomaly}")]
+    OfflineRefused {
+        /// The sub-CA.
+        ca_id: String,
+        /// What was wrong.
+        anomaly: crate::offline::OfflineAnomaly,
+    },
     /// Building or signing a CRL or an OCSP response failed.
     #[error(transparent)]
     Revocation(#[from] hallmark_revocation::RevocationError),
@@ -131,6 +158,7 @@ impl From<StoreError> for AuthorityError {
             e @ StoreError::QuotaExhausted { .. } => Self::QuotaExhausted(e),
             e @ (StoreError::TokenUnknown | StoreError::TokenUsed { .. }) => Self::Token(e),
             StoreError::StationRevoked { station_id } => Self::StationRevoked(station_id),
+            StoreError::OfflineClosed { ca_id } => Self::OfflineClosed(ca_id),
             other => Self::Store(other),
         }
     }
@@ -171,6 +199,11 @@ impl AuthorityError {
             Self::StationRevoked(_) => "station_revoked",
             Self::UnknownDeviceCertificate(_) => "unknown_device_certificate",
             Self::InvalidOrder(_) => "invalid_order",
+            Self::OfflineUnavailable { .. } => "offline_unavailable",
+            Self::InvalidOfflineCount(_) => "invalid_offline_count",
+            Self::UnknownOfflineCa(_) => "unknown_offline_ca",
+            Self::OfflineClosed(_) => "offline_ca_closed",
+            Self::OfflineRefused { .. } => "offline_log_refused",
             _ => return None,
         })
     }

@@ -1,5 +1,5 @@
-//! Creating the CA hierarchy: an offline root, one issuing CA per factory,
-//! a station CA, an OCSP responder per issuing CA and the audit key.
+//! Creating the CA hierarchy: an offline root, one issuing CA and one
+//! offline CA (for station sub-CAs) per factory, a station CA, an OCSP responder per issuing CA and the audit key.
 //!
 //! Every key is generated inside the key store (never imported); every
 //! certificate and key is recorded in the store together with its
@@ -18,6 +18,7 @@ use serde_json::json;
 
 use crate::env::Env;
 use crate::error::AuthorityError;
+use crate::offline::offline_ca_id;
 
 /// Ids reserved for the hierarchy's own keys.
 pub const ROOT_ID: &str = "root";
@@ -88,7 +89,8 @@ impl HierarchySpec {
                     "factory id {f:?} must be 1-32 characters from A-Z a-z 0-9 . _ -"
                 ));
             }
-            if [ROOT_ID, STATION_CA_ID, AUDIT_ID].contains(&f.as_str()) || f.starts_with("ocsp-") {
+            let reserved_prefix = ["ocsp-", "offline-", "sub-"].iter().any(|p| f.starts_with(p));
+            if [ROOT_ID, STATION_CA_ID, AUDIT_ID].contains(&f.as_str()) || reserved_prefix {
                 return bad(format!("factory id {f:?} is reserved"));
             }
             if self.factories[..i].contains(f) {
@@ -174,6 +176,7 @@ pub async fn create_hierarchy(
             )
             .await?;
         created.push(ocsp);
+        created.push(b.offline_ca(factory, &root_issuer).await?);
     }
 
     let name = b.name(None, &format!("{org} Station CA"));
@@ -288,6 +291,33 @@ impl Builder<'_> {
             .insert_authority_key(record.clone(), event)
             .await?;
         Ok(record)
+    }
+
+    /// Factory `factory`'s offline CA: certifies station sub-CAs
+    /// (`pathLenConstraint` 1), never devices directly.
+    async fn offline_ca(
+        &self,
+        factory: &str,
+        root: &IssuerKey,
+    ) -> Result<AuthorityKey, AuthorityError> {
+        let id = offline_ca_id(factory);
+        let name = self.name(
+            Some(&format!("Factory {factory}")),
+            &format!("{} {factory} Offline CA", self.spec.organization),
+        );
+        let key = self.generate(&id, self.spec.issuing_algorithm)?;
+        let profile = Profile::sub_ca(1, self.spec.issuing_validity);
+        self.certify(
+            &id,
+            KeyRole::OfflineCa,
+            Some(ROOT_ID),
+            Some(factory),
+            &name,
+            &key,
+            &profile,
+            root,
+        )
+        .await
     }
 
     async fn audit_key(&self) -> Result<AuthorityKey, AuthorityError> {

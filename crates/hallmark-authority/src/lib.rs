@@ -8,6 +8,8 @@
 //!   renews it, and authenticates stations by their TLS client certificate.
 //! * [`enroll`] issues under an order on a station's behalf, re-enrolls
 //!   devices, and audit-logs every refusal with its reason.
+//! * [`offline`] grants stations constrained sub-CAs for offline
+//!   production and verifies and imports their logs.
 //! * [`revocation`] revokes certificates and stations (audit-logged),
 //!   signs CRLs and answers OCSP through each CA's delegated responder.
 //! * [`mod@env`] holds the injected clock and random source.
@@ -22,6 +24,7 @@ pub mod env;
 pub mod error;
 pub mod hierarchy;
 pub mod issue;
+pub mod offline;
 pub mod orders;
 pub mod revocation;
 pub mod serving;
@@ -33,6 +36,7 @@ pub use env::{Clock, Entropy, Env, OsEntropy, SystemClock};
 pub use error::AuthorityError;
 pub use hierarchy::{HierarchySpec, chain, create_hierarchy};
 pub use issue::{Authority, DEFAULT_STATION_VALIDITY, IssueRequest, Issued, Policy};
+pub use offline::{OfflineAnomaly, OfflineGrant, OfflineUpload, SyncReport};
 pub use orders::{CreatedOrder, DeviceIdSpec, OrderSpec};
 pub use revocation::{
     OcspReply, PublishedCrl, Reason, RevocationPlan, RevocationReport, RevocationService,

@@ -68,6 +68,9 @@ pub enum PkiError {
     /// The CSR's self-signature does not verify: the requester does not hold the key, or the request was altered.
     #[error("the certificate request's signature does not verify")]
     BadCsrSignature,
+    /// A certificate's signature is not its issuer's (or it is not DER).
+    #[error("the certificate's signature does not verify with its issuer's key")]
+    BadCertificateSignature,
     /// A device identifier that is empty, too long or has characters outside `[A-Za-z0-9._-]`.
     #[error("invalid device id {0:?}: use 1–64 characters from A–Z, a–z, 0–9, '.', '_' and '-'")]
     InvalidDeviceId(String),

@@ -5,8 +5,10 @@
 use der::{Decode, Encode};
 use x509_cert::Certificate;
 
+use crate::alg::SignatureAlgorithm;
 use crate::cert::unix_seconds;
 use crate::error::PkiError;
+use crate::key::PublicKey;
 
 /// The fields of a DER certificate that Hallmark's policy looks at.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,5 +43,26 @@ impl CertificateView {
             not_before: unix_seconds(&tbs.validity().not_before),
             not_after: unix_seconds(&tbs.validity().not_after),
         })
+    }
+
+    /// Checks that `der` is a DER certificate whose signature `issuer`
+    /// made. The encoding must be canonical DER (re-encoding gives the same
+    /// bytes), so the bytes verified are the bytes received.
+    pub fn verify_signed_by(der: &[u8], issuer: &PublicKey) -> Result<(), PkiError> {
+        let cert = Certificate::from_der(der).map_err(PkiError::malformed("certificate"))?;
+        if cert.to_der()? != der {
+            return Err(PkiError::BadCertificateSignature);
+        }
+        let oid = cert.signature_algorithm().oid;
+        let algorithm = SignatureAlgorithm::from_oid(oid)
+            .ok_or(PkiError::UnsupportedSignatureAlgorithm(oid))?;
+        let signature = cert
+            .signature()
+            .as_bytes()
+            .ok_or(PkiError::BadCertificateSignature)?;
+        let tbs = cert.tbs_certificate().to_der()?;
+        issuer
+            .verify(algorithm, &tbs, signature)
+            .map_err(|_| PkiError::BadCertificateSignature)
     }
 }
