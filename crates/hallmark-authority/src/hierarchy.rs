@@ -89,7 +89,9 @@ impl HierarchySpec {
                     "factory id {f:?} must be 1-32 characters from A-Z a-z 0-9 . _ -"
                 ));
             }
-            let reserved_prefix = ["ocsp-", "offline-", "sub-"].iter().any(|p| f.starts_with(p));
+            let reserved_prefix = ["ocsp-", "offline-", "sub-"]
+                .iter()
+                .any(|p| f.starts_with(p));
             if [ROOT_ID, STATION_CA_ID, AUDIT_ID].contains(&f.as_str()) || reserved_prefix {
                 return bad(format!("factory id {f:?} is reserved"));
             }

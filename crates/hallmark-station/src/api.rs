@@ -161,3 +161,30 @@ pub(crate) struct InstallationReport<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
 }
+
+/// `GET /api/v1/offline-ca/<id>` (and the answers of sync and close).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfflineCaStatus {
+    /// The sub-CA id.
+    pub id: String,
+    /// Certificates it may issue.
+    pub count: u64,
+    /// Certificates imported so far.
+    pub imported: u64,
+    /// Entries of its log the server has.
+    pub log_size: u64,
+    /// When it was closed.
+    #[serde(default)]
+    pub closed_at: Option<i64>,
+}
+
+/// `POST /api/v1/offline-ca/<id>/sync`.
+#[derive(Clone, Debug, Serialize)]
+pub struct OfflineSyncBody {
+    /// Entries the server had before this upload.
+    pub log_size_before: u64,
+    /// The entries after them.
+    pub entries: Vec<hallmark_audit::Entry>,
+    /// The checkpoint over the log up to the last entry, signed by the sub-CA.
+    pub checkpoint: hallmark_audit::SignedCheckpoint,
+}

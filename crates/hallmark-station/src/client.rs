@@ -162,6 +162,45 @@ impl StationClient {
         .map(drop)
     }
 
+    /// `POST /api/v1/offline-ca`: a sub-CA for the key of `csr_pem`, for
+    /// `count` devices of the station's order.
+    pub async fn request_offline_ca(
+        &self,
+        csr_pem: &str,
+        count: u64,
+    ) -> Result<crate::offline::Grant, Error> {
+        let body = serde_json::json!({ "csr": csr_pem, "count": count });
+        self.call(Method::POST, &["offline-ca"], Some(&body)).await
+    }
+
+    /// `GET /api/v1/offline-ca/<id>`.
+    pub async fn offline_ca_status(&self, id: &str) -> Result<crate::api::OfflineCaStatus, Error> {
+        self.call(Method::GET, &["offline-ca", id], None::<&()>)
+            .await
+    }
+
+    /// `POST /api/v1/offline-ca/<id>/sync`.
+    pub async fn offline_ca_sync(
+        &self,
+        id: &str,
+        body: &crate::api::OfflineSyncBody,
+    ) -> Result<(), Error> {
+        self.call::<_, serde::de::IgnoredAny>(Method::POST, &["offline-ca", id, "sync"], Some(body))
+            .await
+            .map(drop)
+    }
+
+    /// `POST /api/v1/offline-ca/<id>/close`.
+    pub async fn offline_ca_close(&self, id: &str) -> Result<(), Error> {
+        self.call::<_, serde::de::IgnoredAny>(
+            Method::POST,
+            &["offline-ca", id, "close"],
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
     /// `GET /api/v1/orders/<id>`.
     pub async fn order(&self, id: &str) -> Result<Order, Error> {
         self.call(Method::GET, &["orders", id], None::<&()>).await

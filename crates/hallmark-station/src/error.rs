@@ -161,6 +161,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// The station's offline sub-CA refused to issue, or its log is unusable.
+    #[error("offline issuance refused: {reason}: {message}")]
+    OfflineRefused {
+        /// A stable code (`count_used`, `device_id_taken`, …).
+        reason: &'static str,
+        /// For people.
+        message: String,
+    },
+
     /// The station has no certificate yet (`station.pem` is missing).
     #[error("the station in {path} is not enrolled yet")]
     NotEnrolled {

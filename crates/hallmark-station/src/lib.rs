@@ -18,6 +18,8 @@
 //!   ([`hallmark_keys::SoftKeyStore`]) or in an HSM
 //!   ([`hallmark_keys::Pkcs11KeyStore`]); only Hallmark's root is trusted.
 //! * [`api`]: the request and answer bodies.
+//! * [`offline`]: a sub-CA of the station's own for offline production,
+//!   its durable local log, and the sync that uploads it.
 //! * [`run`]: the provisioning driver (`hallmark station run`): devices on
 //!   the line, over the device protocol, through the server.
 //!
@@ -30,6 +32,7 @@ pub mod config;
 mod error;
 mod files;
 pub mod home;
+pub mod offline;
 pub mod run;
 pub mod tls;
 

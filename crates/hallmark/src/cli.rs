@@ -227,6 +227,29 @@ pub enum StationCommand {
     },
     /// Provision devices on the line: key, certificate, proof, lock.
     Run(StationRunArgs),
+    /// The station's own sub-CA for offline production (docs/offline.md).
+    #[command(subcommand, name = "offline-ca")]
+    OfflineCa(OfflineCaCommand),
+    /// Upload the offline log of a sub-CA to the server (docs/offline.md).
+    Sync {
+        /// The grant directory (default: the newest under HOME/offline).
+        #[arg(long)]
+        grant: Option<PathBuf>,
+        /// Then close the sub-CA: its unused quota goes back to the order.
+        #[arg(long)]
+        close: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OfflineCaCommand {
+    /// Generate a sub-CA key in the station's key store and have the server
+    /// certify it for COUNT devices of the station's order.
+    Request {
+        /// Device certificates it may issue (taken from the order's quota now).
+        #[arg(long)]
+        count: u64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -398,6 +421,12 @@ pub struct StationRunArgs {
     /// Write one JSON line per device here.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Issue with the station's offline sub-CA; never contact the server.
+    #[arg(long)]
+    pub offline: bool,
+    /// With --offline: the grant directory (default: the newest under HOME/offline).
+    #[arg(long, requires = "offline")]
+    pub grant: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

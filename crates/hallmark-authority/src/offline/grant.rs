@@ -87,8 +87,8 @@ impl Authority {
             alt_names: Vec::new(),
         };
         let serial = Serial::from_random(self.env.random16());
-        let cert =
-            PreparedCertificate::prepare(&sub_profile, &subject, serial, now, &issuer.key)?.sign()?;
+        let cert = PreparedCertificate::prepare(&sub_profile, &subject, serial, now, &issuer.key)?
+            .sign()?;
         let key = AuthorityKey {
             id: id.clone(),
             role: KeyRole::StationSubCa,

@@ -144,8 +144,21 @@ impl Authority {
         }
     }
 
+    /// The station's sub-CA `ca_id` as stored.
+    pub async fn offline_ca(
+        &self,
+        station: &StationIdentity,
+        ca_id: &str,
+    ) -> Result<OfflineCaRecord, AuthorityError> {
+        Ok(self.sub_ca(station, ca_id).await?.record)
+    }
+
     /// The station's sub-CA `ca_id` (another station's is "unknown").
-    async fn sub_ca(&self, station: &StationIdentity, ca_id: &str) -> Result<SubCa, AuthorityError> {
+    async fn sub_ca(
+        &self,
+        station: &StationIdentity,
+        ca_id: &str,
+    ) -> Result<SubCa, AuthorityError> {
         let unknown = || AuthorityError::UnknownOfflineCa(ca_id.to_owned());
         let record = self.store.offline_ca(ca_id).await?.ok_or_else(unknown)?;
         if record.station_id != station.station_id {
@@ -305,16 +318,19 @@ fn check_entry(sub: &SubCa, entry: &Entry, now: i64) -> Result<OfflineCertificat
             kind: entry.kind.clone(),
         });
     }
-    let data: OfflineEntryData =
-        serde_json::from_slice(&entry.data_json).map_err(|_| bad("data is not an offline record"))?;
+    let data: OfflineEntryData = serde_json::from_slice(&entry.data_json)
+        .map_err(|_| bad("data is not an offline record"))?;
     let der = base64::engine::general_purpose::STANDARD
         .decode(&data.certificate)
         .map_err(|_| bad("certificate is not base64"))?;
-    let key_origin: KeyOrigin = data.key_origin.parse().map_err(|_| bad("unknown key_origin"))?;
+    let key_origin: KeyOrigin = data
+        .key_origin
+        .parse()
+        .map_err(|_| bad("unknown key_origin"))?;
     CertificateView::verify_signed_by(&der, &sub.key)
         .map_err(|source| OfflineAnomaly::BadCertificate { seq, source })?;
-    let view =
-        CertificateView::parse(&der).map_err(|source| OfflineAnomaly::BadCertificate { seq, source })?;
+    let view = CertificateView::parse(&der)
+        .map_err(|source| OfflineAnomaly::BadCertificate { seq, source })?;
     if view.issuer_der != sub.view.subject_der {
         return Err(mismatch("issuer"));
     }

@@ -69,7 +69,7 @@ struct StationEnrollment {
     not_after: i64,
 }
 
-fn pem_chain(chain: &[Vec<u8>]) -> Vec<String> {
+pub(crate) fn pem_chain(chain: &[Vec<u8>]) -> Vec<String> {
     chain
         .iter()
         .map(|c| pem::encode("CERTIFICATE", c))
@@ -103,7 +103,7 @@ impl From<StationIssued> for StationEnrollment {
 }
 
 /// A JSON body, or an audit-logged `bad_request`.
-async fn body<T>(
+pub(crate) async fn body<T>(
     state: &AppState,
     body: Result<Json<T>, JsonRejection>,
     context: &RequestContext,

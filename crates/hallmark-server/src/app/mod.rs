@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod est;
 mod http_date;
+mod offline;
 mod ops;
 pub mod revocation;
 pub mod status;
@@ -65,6 +66,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/.well-known/est/simplereenroll", post(est::simplereenroll))
         .route("/api/v1/enroll", post(api::enroll))
         .route("/api/v1/stations/enroll", post(api::enroll_station))
+        .route("/api/v1/offline-ca", post(offline::request))
+        .route("/api/v1/offline-ca/{id}", get(offline::status))
+        .route("/api/v1/offline-ca/{id}/sync", post(offline::sync))
+        .route("/api/v1/offline-ca/{id}/close", post(offline::close))
         .route("/api/v1/stations/renew", post(api::renew_station))
         .route("/api/v1/stations/self", get(api::station_self))
         .route("/api/v1/orders/{id}", get(api::order))

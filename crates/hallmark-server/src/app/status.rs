@@ -73,13 +73,20 @@ impl From<AuthorityError> for ApiError {
 
 fn status_of(reason: &str) -> StatusCode {
     match reason {
-        "bad_request" | "bad_csr" | "invalid_device_id" | "device_id_missing" | "invalid_order" => {
-            StatusCode::BAD_REQUEST
-        }
+        "bad_request"
+        | "bad_csr"
+        | "invalid_device_id"
+        | "device_id_missing"
+        | "invalid_order"
+        | "invalid_offline_count" => StatusCode::BAD_REQUEST,
         "client_certificate_required" => StatusCode::UNAUTHORIZED,
         "device_id_taken" | "public_key_taken" => StatusCode::CONFLICT,
         "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
-        "unknown_order" | "not_found" | "unknown_ca" | "unknown_profile" => StatusCode::NOT_FOUND,
+        "unknown_order" | "not_found" | "unknown_ca" | "unknown_profile" | "unknown_offline_ca" => {
+            StatusCode::NOT_FOUND
+        }
+        "offline_ca_closed" | "offline_unavailable" => StatusCode::CONFLICT,
+        "offline_log_refused" => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::FORBIDDEN,
     }
 }

@@ -27,6 +27,8 @@ use crate::{Error, tls};
 
 mod renew;
 
+pub(crate) use renew::now as unix_now;
+
 /// `station.toml`.
 pub const STATION_TOML: &str = "station.toml";
 /// The trusted root, PEM.
@@ -141,6 +143,11 @@ impl StationHome {
     /// The station key.
     pub fn signer(&self) -> &Arc<dyn Signer> {
         &self.signer
+    }
+
+    /// The trusted roots (DER).
+    pub fn roots(&self) -> &[Vec<u8>] {
+        &self.roots
     }
 
     /// The station certificate then its chain (DER), once enrolled.

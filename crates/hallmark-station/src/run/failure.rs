@@ -29,6 +29,11 @@ pub(crate) enum Failure {
     UnknownInstalledCertificate(String),
     /// The server answered with a refusal.
     ServerRefused { reason: String, message: String },
+    /// The station's offline sub-CA refused (count used, id taken, …).
+    OfflineRefused {
+        reason: &'static str,
+        message: String,
+    },
     /// The server could not be reached: the run stops taking devices.
     ServerUnreachable(String),
     /// Another failure talking to the server (TLS, transport, bad answer).
@@ -56,6 +61,7 @@ impl Failure {
             Self::ModelMismatch { .. } => "model_mismatch".into(),
             Self::UnknownInstalledCertificate(_) => "installed_certificate_unknown".into(),
             Self::ServerRefused { reason, .. } => format!("server_refused_{reason}"),
+            Self::OfflineRefused { reason, .. } => format!("offline_refused_{reason}"),
             Self::ServerUnreachable(_) => "server_unreachable".into(),
             Self::Server(_) => "server_error".into(),
             Self::Check(what, _) => (*what).into(),
@@ -90,6 +96,9 @@ impl Failure {
             Self::ServerRefused { reason, message } => {
                 format!("server refused: {reason}: {message}")
             }
+            Self::OfflineRefused { reason, message } => {
+                format!("offline sub-CA refused: {reason}: {message}")
+            }
             Self::ServerUnreachable(e) | Self::Server(e) => e.clone(),
             Self::Check(_, e) | Self::Abandoned(e) | Self::NotReported(e) => e.clone(),
         }
@@ -113,6 +122,7 @@ impl Failure {
                 reason, message, ..
             } => Self::ServerRefused { reason, message },
             Error::Unreachable { .. } => Self::ServerUnreachable(text),
+            Error::OfflineRefused { reason, message } => Self::OfflineRefused { reason, message },
             _ => Self::Server(text),
         }
     }

@@ -50,6 +50,7 @@ pub use record::{DeviceRecord, KeyOrigin, PROVISIONED, Step, StepTimes};
 
 use crate::api::DeviceEnrollment;
 use crate::files::pem_certificates;
+use crate::offline::OfflineIssuer;
 use crate::{Error, StationClient, StationHome};
 use checks::ChainVerifier;
 use failure::Failure;
@@ -143,6 +144,9 @@ impl RunOutcome {
 #[derive(Debug)]
 pub(crate) struct Context {
     client: StationClient,
+    /// `--offline`: certificates come from the station's sub-CA, and
+    /// installations are recorded in the run's report only.
+    offline: Option<OfflineIssuer>,
     verifier: ChainVerifier,
     journal: Option<Journal>,
     options: RunOptions,
@@ -174,12 +178,20 @@ impl Context {
     }
 }
 
-/// Enrolls, waiting out `rate_limited` refusals (`Retry-After`).
+/// Enrolls, waiting out `rate_limited` refusals (`Retry-After`); offline,
+/// issues with the station's sub-CA.
 async fn enroll(
     ctx: &Context,
     csr_pem: &str,
     device_id: Option<&str>,
+    key_origin: KeyOrigin,
 ) -> Result<DeviceEnrollment, Error> {
+    if let Some(issuer) = &ctx.offline {
+        let now = crate::home::unix_now();
+        return issuer
+            .enroll(csr_pem, device_id, key_origin.name(), now)
+            .await;
+    }
     let mut attempts = 0;
     loop {
         match ctx
@@ -229,6 +241,7 @@ impl Provisioner {
         Ok(Self {
             ctx: Arc::new(Context {
                 client,
+                offline: None,
                 verifier,
                 journal: journal_dir.map(Journal::new),
                 options,
@@ -253,6 +266,36 @@ impl Provisioner {
         let roots = pem_certificates(&pem, "root.pem")?;
         let journal: PathBuf = home.dir().join("journal");
         Self::new(home.client()?, &roots, Some(&journal), options).await
+    }
+
+    /// A provisioner for the station in `home` that issues offline with the
+    /// sub-CA granted in `grant_dir` (see [`crate::offline`]); it never
+    /// contacts the server.
+    ///
+    /// # Errors
+    ///
+    /// The grant, its key or the log cannot be opened.
+    pub fn offline(
+        home: &StationHome,
+        grant_dir: &Path,
+        options: RunOptions,
+    ) -> Result<Self, Error> {
+        let issuer = OfflineIssuer::open(home, grant_dir)?;
+        let station_ids = matches!(
+            issuer.grant().device_ids,
+            crate::offline::GrantDeviceIds::Pattern(_)
+        );
+        Ok(Self {
+            ctx: Arc::new(Context {
+                client: home.client()?,
+                offline: Some(issuer),
+                verifier: ChainVerifier::new(home.roots())?,
+                journal: Some(Journal::new(&grant_dir.join("journal"))),
+                options,
+                station_ids,
+                stop: Mutex::new(None),
+            }),
+        })
     }
 
     /// Provisions every device in `addresses`, calling `on_record` as each

@@ -87,7 +87,13 @@ impl Session<'_> {
             )));
         }
         let start = Instant::now();
-        let enrolled = enroll(self.ctx, &csr_pem, requested_id.as_deref()).await;
+        let enrolled = enroll(
+            self.ctx,
+            &csr_pem,
+            requested_id.as_deref(),
+            self.record.key_origin,
+        )
+        .await;
         self.record.times.add(Step::Enroll, start.elapsed());
         let enrolled = enrolled.map_err(Failure::server)?;
         self.record.device_id = Some(enrolled.device_id.clone());
@@ -117,7 +123,7 @@ impl Session<'_> {
         let Err(failure) = result else {
             return;
         };
-        if matches!(failure, Failure::NotReported(_)) {
+        if matches!(failure, Failure::NotReported(_)) || self.ctx.offline.is_some() {
             return;
         }
         let told = self
@@ -181,6 +187,11 @@ impl Session<'_> {
             journal.remove(chip_id);
         }
         self.record.chain_der = chain;
+        if self.ctx.offline.is_some() {
+            // Recorded in the local log at issuance and in this run's
+            // report; the server learns of it at `station sync`.
+            return Ok(());
+        }
         let start = Instant::now();
         let reported = self.ctx.client.report_installed(device_id, serial).await;
         self.record.times.add(Step::Report, start.elapsed());

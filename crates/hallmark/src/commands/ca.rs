@@ -44,9 +44,10 @@ pub fn in_hierarchy_order(mut keys: Vec<AuthorityKey>) -> Vec<AuthorityKey> {
 fn role_rank(role: KeyRole) -> u8 {
     match role {
         KeyRole::Root => 0,
-        KeyRole::Issuing | KeyRole::OcspResponder => 1,
-        KeyRole::StationCa => 2,
-        KeyRole::Audit => 3,
+        KeyRole::Issuing | KeyRole::OcspResponder | KeyRole::OfflineCa => 1,
+        KeyRole::StationSubCa => 2,
+        KeyRole::StationCa => 3,
+        KeyRole::Audit => 4,
     }
 }
 

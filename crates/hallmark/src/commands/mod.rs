@@ -13,6 +13,7 @@ mod reconcile;
 mod revoke;
 mod serve;
 mod station;
+mod station_offline;
 mod station_run;
 
 use anyhow::Result;

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use hallmark_pki::pem;
 use hallmark_station::{KeysConfig, SecretSource, StationClient, StationEnrollment, StationHome};
 
-use crate::cli::{KeysBackend, StationCommand, StationEnrollArgs};
+use crate::cli::{KeysBackend, OfflineCaCommand, StationCommand, StationEnrollArgs};
 
 pub async fn run(home: Option<&Path>, command: StationCommand) -> Result<()> {
     match command {
@@ -28,6 +28,14 @@ pub async fn run(home: Option<&Path>, command: StationCommand) -> Result<()> {
             renew(dir, force).await
         }
         StationCommand::Run(args) => super::station_run::run(home, args).await,
+        StationCommand::OfflineCa(OfflineCaCommand::Request { count }) => {
+            let dir = home.context("give the station's home: --home DIR")?;
+            super::station_offline::request(dir, count).await
+        }
+        StationCommand::Sync { grant, close } => {
+            let dir = home.context("give the station's home: --home DIR")?;
+            super::station_offline::sync(dir, grant.as_deref(), close).await
+        }
     }
 }
 

@@ -32,11 +32,19 @@ pub async fn run(home: Option<&Path>, args: StationRunArgs) -> Result<()> {
     let mut station = tokio::task::spawn_blocking(move || StationHome::open(&opened))
         .await?
         .with_context(|| format!("cannot open the station home {}", dir.display()))?;
-    // A station certificate lives a day at most: renew before a long run.
-    station
-        .renew_if_due(None)
-        .await
-        .map_err(|e| anyhow::Error::new(e).context(no_device_started()))?;
+    let grant = if args.offline {
+        Some(super::station_offline::grant_dir(
+            &dir,
+            args.grant.as_deref(),
+        )?)
+    } else {
+        // A station certificate lives a day at most: renew before a long run.
+        station
+            .renew_if_due(None)
+            .await
+            .map_err(|e| anyhow::Error::new(e).context(no_device_started()))?;
+        None
+    };
 
     let mut scratch = None;
     let mut sims = Vec::new();
@@ -58,9 +66,11 @@ pub async fn run(home: Option<&Path>, args: StationRunArgs) -> Result<()> {
         None => args.devices.clone(),
     };
 
-    let provisioner = Provisioner::for_home(&station, options)
-        .await
-        .map_err(|e| anyhow::Error::new(e).context(no_device_started()))?;
+    let provisioner = match &grant {
+        Some(grant) => Provisioner::offline(&station, grant, options),
+        None => Provisioner::for_home(&station, options).await,
+    }
+    .map_err(|e| anyhow::Error::new(e).context(no_device_started()))?;
     let outcome = drive(&provisioner, addresses, args.report.as_deref(), false).await?;
     print_summary(&outcome);
     tokio::task::spawn_blocking(move || drop(sims)).await?;

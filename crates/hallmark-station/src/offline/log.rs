@@ -1,0 +1,116 @@
+//! The durable local log: `log.jsonl`, one `hallmark_audit::Entry` per
+//! line, each appended and fsynced before its certificate leaves the
+//! station.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use hallmark_audit::Entry;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::files::io_error;
+
+/// The entry kind of an issued certificate (as the server expects).
+pub(crate) const ISSUED: &str = "certificate.issued";
+
+/// An entry's `data_json` (the server's `OfflineEntryData`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IssuedData {
+    pub(crate) device_id: String,
+    pub(crate) serial: String,
+    /// Base64 DER.
+    pub(crate) certificate: String,
+    pub(crate) key_origin: String,
+    pub(crate) public_key_sha256: String,
+}
+
+/// The log, open for appending, with its index.
+#[derive(Debug)]
+pub(crate) struct Log {
+    path: PathBuf,
+    file: File,
+    pub(crate) size: u64,
+    /// By public key hash (hex).
+    pub(crate) by_key: HashMap<String, IssuedData>,
+    /// Device ids used, with their key hash.
+    pub(crate) by_device: HashMap<String, String>,
+}
+
+impl Log {
+    /// Opens (creating) `DIR/log.jsonl` and indexes it.
+    pub(crate) fn open(dir: &Path) -> Result<Self, Error> {
+        let path = dir.join("log.jsonl");
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        let mut log = Self {
+            path: path.clone(),
+            file,
+            size: 0,
+            by_key: HashMap::new(),
+            by_device: HashMap::new(),
+        };
+        for entry in read_entries(&path)? {
+            log.index(&entry)?;
+        }
+        Ok(log)
+    }
+
+    fn index(&mut self, entry: &Entry) -> Result<(), Error> {
+        let bad = |message: String| Error::Config {
+            path: self.path.clone(),
+            message,
+        };
+        if u64::try_from(entry.seq).ok() != Some(self.size + 1) {
+            return Err(bad(format!("entry {} out of sequence", entry.seq)));
+        }
+        let data: IssuedData = serde_json::from_slice(&entry.data_json)
+            .map_err(|e| bad(format!("entry {}: {e}", entry.seq)))?;
+        self.size += 1;
+        self.by_device
+            .insert(data.device_id.clone(), data.public_key_sha256.clone());
+        self.by_key.insert(data.public_key_sha256.clone(), data);
+        Ok(())
+    }
+
+    /// Appends `entry` durably (write + fsync), then indexes it.
+    pub(crate) fn append(&mut self, entry: &Entry) -> Result<(), Error> {
+        let mut line = serde_json::to_vec(entry).map_err(|e| Error::Config {
+            path: self.path.clone(),
+            message: format!("cannot encode a log entry: {e}"),
+        })?;
+        line.push(b'\n');
+        self.file.write_all(&line).map_err(io_error(&self.path))?;
+        self.file.sync_data().map_err(io_error(&self.path))?;
+        self.index(entry)
+    }
+}
+
+/// Every entry of `path` (empty when missing).
+pub(crate) fn read_entries(path: &Path) -> Result<Vec<Entry>, Error> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_error(path)(e)),
+    };
+    let mut entries = Vec::new();
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(io_error(path))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry: Entry = serde_json::from_str(&line).map_err(|e| Error::Config {
+            path: path.to_owned(),
+            message: format!("line {}: not a log entry: {e}", n + 1),
+        })?;
+        entries.push(entry);
+    }
+    Ok(entries)
+}
