@@ -204,6 +204,13 @@ impl Authority {
                 given: upload.log_size_before,
             }));
         }
+        let claimed = record.imported + upload.entries.len() as u64;
+        if claimed > record.count {
+            return Err(Ok(OfflineAnomaly::CountExceeded {
+                count: record.count,
+                claimed,
+            }));
+        }
         let mut tree = CompactTree::from_frontier(record.log_size, record.log_frontier.clone())
             .map_err(|_| {
                 Err(AuthorityError::CorruptCa {

@@ -71,7 +71,7 @@ impl OfflineIssuer {
             profile,
             pattern,
             chain_pem,
-            log: Mutex::new(Log::open(dir)?),
+            log: Mutex::new(Log::open(dir, format!("hallmark-offline/{}", grant.id))?),
             grant,
             random: SystemRandom::new(),
         })
@@ -150,7 +150,7 @@ impl OfflineIssuer {
             at: now,
             data_json: serde_json::to_vec(&data).map_err(|e| refused("log", e.to_string()))?,
         };
-        log.append(&entry)?;
+        log.append(&entry, self.key.signer().as_ref())?;
         self.answer(&data, false)
     }
 

@@ -1,13 +1,16 @@
-//! The durable local log: `log.jsonl`, one `hallmark_audit::Entry` per
-//! line, each appended and fsynced before its certificate leaves the
-//! station.
+//! The durable local log: `log.jsonl`, one line per certificate issued:
+//! the `hallmark_audit::Entry` and a checkpoint over the log up to it,
+//! signed by the sub-CA at that moment. Each line is appended and fsynced
+//! before its certificate leaves the station, so a later edit of the file
+//! no longer matches the checkpoints the sub-CA signed when it issued.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use hallmark_audit::Entry;
+use hallmark_audit::{Checkpoint, CompactTree, Entry, SignedCheckpoint};
+use hallmark_pki::Signer;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -28,11 +31,22 @@ pub(crate) struct IssuedData {
     pub(crate) public_key_sha256: String,
 }
 
+/// One line of the log.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Line {
+    pub(crate) entry: Entry,
+    /// Over entries `1..=entry.seq`, signed when the entry was written.
+    pub(crate) checkpoint: SignedCheckpoint,
+}
+
 /// The log, open for appending, with its index.
 #[derive(Debug)]
 pub(crate) struct Log {
     path: PathBuf,
     file: File,
+    origin: String,
+    tree: CompactTree,
     pub(crate) size: u64,
     /// By public key hash (hex).
     pub(crate) by_key: HashMap<String, IssuedData>,
@@ -41,8 +55,9 @@ pub(crate) struct Log {
 }
 
 impl Log {
-    /// Opens (creating) `DIR/log.jsonl` and indexes it.
-    pub(crate) fn open(dir: &Path) -> Result<Self, Error> {
+    /// Opens (creating) `DIR/log.jsonl` and indexes it; `origin` names the
+    /// log in its checkpoints.
+    pub(crate) fn open(dir: &Path, origin: String) -> Result<Self, Error> {
         let path = dir.join("log.jsonl");
         let file = OpenOptions::new()
             .create(true)
@@ -53,12 +68,14 @@ impl Log {
         let mut log = Self {
             path: path.clone(),
             file,
+            origin,
+            tree: CompactTree::new(),
             size: 0,
             by_key: HashMap::new(),
             by_device: HashMap::new(),
         };
-        for entry in read_entries(&path)? {
-            log.index(&entry)?;
+        for line in read_lines(&path)? {
+            log.index(&line.entry)?;
         }
         Ok(log)
     }
@@ -74,15 +91,34 @@ impl Log {
         let data: IssuedData = serde_json::from_slice(&entry.data_json)
             .map_err(|e| bad(format!("entry {}: {e}", entry.seq)))?;
         self.size += 1;
+        self.tree.push(entry.leaf_hash());
         self.by_device
             .insert(data.device_id.clone(), data.public_key_sha256.clone());
         self.by_key.insert(data.public_key_sha256.clone(), data);
         Ok(())
     }
 
-    /// Appends `entry` durably (write + fsync), then indexes it.
-    pub(crate) fn append(&mut self, entry: &Entry) -> Result<(), Error> {
-        let mut line = serde_json::to_vec(entry).map_err(|e| Error::Config {
+    /// Appends `entry` with a checkpoint signed by `signer`, durably
+    /// (write + fsync), then indexes it.
+    pub(crate) fn append(&mut self, entry: &Entry, signer: &dyn Signer) -> Result<(), Error> {
+        let mut tree = self.tree.clone();
+        tree.push(entry.leaf_hash());
+        let checkpoint = Checkpoint {
+            origin: self.origin.clone(),
+            tree_size: tree.size(),
+            root_hash: tree.root(),
+            timestamp: entry.at,
+        }
+        .sign(signer)
+        .map_err(|e| Error::OfflineRefused {
+            reason: "checkpoint",
+            message: e.to_string(),
+        })?;
+        let line = Line {
+            entry: entry.clone(),
+            checkpoint,
+        };
+        let mut line = serde_json::to_vec(&line).map_err(|e| Error::Config {
             path: self.path.clone(),
             message: format!("cannot encode a log entry: {e}"),
         })?;
@@ -93,8 +129,8 @@ impl Log {
     }
 }
 
-/// Every entry of `path` (empty when missing).
-pub(crate) fn read_entries(path: &Path) -> Result<Vec<Entry>, Error> {
+/// Every line of `path` (empty when missing).
+pub(crate) fn read_lines(path: &Path) -> Result<Vec<Line>, Error> {
     let file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -106,7 +142,7 @@ pub(crate) fn read_entries(path: &Path) -> Result<Vec<Entry>, Error> {
         if line.trim().is_empty() {
             continue;
         }
-        let entry: Entry = serde_json::from_str(&line).map_err(|e| Error::Config {
+        let entry: Line = serde_json::from_str(&line).map_err(|e| Error::Config {
             path: path.to_owned(),
             message: format!("line {}: not a log entry: {e}", n + 1),
         })?;

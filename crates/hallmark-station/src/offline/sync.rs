@@ -1,11 +1,10 @@
 //! Uploading the local log: from where the server's copy ends, in batches,
-//! each with a checkpoint over the whole log signed by the sub-CA.
+//! each with the checkpoint the sub-CA signed when its last entry was
+//! written.
 
 use std::path::Path;
 
-use hallmark_audit::{Checkpoint, CompactTree};
-
-use super::log::read_entries;
+use super::log::read_lines;
 use crate::api::{OfflineCaStatus, OfflineSyncBody};
 use crate::{Error, StationHome};
 
@@ -29,48 +28,32 @@ pub async fn sync(home: &StationHome, dir: &Path, close: bool) -> Result<SyncOut
     let client = home.client()?;
     let issuer = super::OfflineIssuer::open(home, dir)?;
     let grant = issuer.grant().clone();
-    let entries = read_entries(&dir.join("log.jsonl"))?;
+    let lines = read_lines(&dir.join("log.jsonl"))?;
     let mut status = client.offline_ca_status(&grant.id).await?;
     let start = usize::try_from(status.log_size).unwrap_or(usize::MAX);
-    if start > entries.len() {
+    if start > lines.len() {
         return Err(Error::OfflineRefused {
             reason: "log_behind_server",
             message: format!(
                 "the server has {} entries of sub-CA {} but the local log only {}",
                 status.log_size,
                 grant.id,
-                entries.len()
+                lines.len()
             ),
         });
     }
-    let mut tree = CompactTree::new();
-    for entry in &entries[..start] {
-        tree.push(entry.leaf_hash());
-    }
     let mut uploaded = 0;
-    for batch in entries[start..].chunks(BATCH) {
-        let before = tree.size();
-        for entry in batch {
-            tree.push(entry.leaf_hash());
-        }
-        let checkpoint = Checkpoint {
-            origin: format!("hallmark-offline/{}", grant.id),
-            tree_size: tree.size(),
-            root_hash: tree.root(),
-            timestamp: crate::home::unix_now(),
-        }
-        .sign(issuer.signer().as_ref())
-        .map_err(|e| Error::OfflineRefused {
-            reason: "checkpoint",
-            message: e.to_string(),
-        })?;
+    let mut before = status.log_size;
+    for batch in lines[start..].chunks(BATCH) {
+        let Some(last) = batch.last() else { break };
         let body = OfflineSyncBody {
             log_size_before: before,
-            entries: batch.to_vec(),
-            checkpoint,
+            entries: batch.iter().map(|l| l.entry.clone()).collect(),
+            checkpoint: last.checkpoint.clone(),
         };
         client.offline_ca_sync(&grant.id, &body).await?;
         uploaded += batch.len() as u64;
+        before += batch.len() as u64;
     }
     if close && status.closed_at.is_none() {
         client.offline_ca_close(&grant.id).await?;
