@@ -51,8 +51,8 @@ fn hierarchy_in_softhsm_with_never_extractable_keys() {
         .collect();
     assert_eq!(
         uris.len(),
-        5,
-        "root, berlin, ocsp-berlin, station-ca, audit: {uris:?}"
+        6,
+        "root, berlin, ocsp-berlin, offline-berlin, station-ca, audit: {uris:?}"
     );
     assert!(
         uris.iter().all(
@@ -64,7 +64,10 @@ fn hierarchy_in_softhsm_with_never_extractable_keys() {
     assert!(!cli.home().join("keys").exists());
 
     // Every CA certificate and a device certificate per accepted key type, signed inside the token.
-    common::check_ca_certificates(&cli, &["berlin", "station-ca", "ocsp-berlin"]);
+    common::check_ca_certificates(
+        &cli,
+        &["berlin", "station-ca", "ocsp-berlin", "offline-berlin"],
+    );
     common::issue_every_key_type(&cli, &["berlin"]);
 
     // The session cap is configuration: one session is enough, zero is refused.
@@ -132,10 +135,10 @@ fn hierarchy_in_softhsm_with_never_extractable_keys() {
     let listing = text(&listing);
     assert_eq!(
         listing.matches("Private Key Object").count(),
-        5,
+        6,
         "{listing}"
     );
-    assert_eq!(listing.matches("never extractable").count(), 5, "{listing}");
+    assert_eq!(listing.matches("never extractable").count(), 6, "{listing}");
 }
 
 #[test]

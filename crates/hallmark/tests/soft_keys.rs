@@ -231,7 +231,7 @@ fn secrets_stay_out_of_files_and_keys_are_encrypted() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    assert_eq!(keys.len(), 7, "{keys:?}"); // root, 2 issuing, 2 OCSP, station CA, audit
+    assert_eq!(keys.len(), 9, "{keys:?}"); // root, 2 issuing, 2 OCSP, 2 offline, station CA, audit
     for key in keys {
         use std::os::unix::fs::PermissionsExt;
         let text = std::fs::read_to_string(&key).unwrap();
