@@ -398,6 +398,10 @@ pub struct StationRunArgs {
     /// The endpoint stamped on each device.
     #[arg(long, default_value = "mqtts://iot.example.com:8883")]
     pub endpoint: String,
+    /// Where device keys are made: device (on the device, the default) or
+    /// station (made here, installed with IMPORT_KEY, the copy wiped).
+    #[arg(long, default_value = "device", value_parser = ["device", "station"])]
+    pub keygen: String,
     /// Write one JSON line per device here.
     #[arg(long)]
     pub report: Option<PathBuf>,

@@ -34,6 +34,7 @@
 mod checks;
 mod failure;
 mod journal;
+mod keygen;
 mod link;
 mod record;
 pub mod stats;
@@ -106,6 +107,9 @@ pub struct RunOptions {
     pub device_id_format: String,
     /// Device timeouts.
     pub timeouts: Timeouts,
+    /// Where device keys are made: on the device (the default) or by the
+    /// station, installed with IMPORT_KEY (see `keygen`).
+    pub keygen: KeyOrigin,
 }
 
 impl Default for RunOptions {
@@ -117,6 +121,7 @@ impl Default for RunOptions {
             endpoint: "mqtts://iot.example.com:8883".into(),
             device_id_format: "{model}-{chip}".into(),
             timeouts: Timeouts::default(),
+            keygen: KeyOrigin::Device,
         }
     }
 }
@@ -179,12 +184,14 @@ async fn enroll(
     ctx: &Context,
     csr_pem: &str,
     device_id: Option<&str>,
+    key_origin: KeyOrigin,
 ) -> Result<DeviceEnrollment, Error> {
+    let origin = (key_origin == KeyOrigin::Station).then_some(key_origin.name());
     let mut attempts = 0;
     loop {
         match ctx
             .client
-            .enroll_device_with(csr_pem, device_id, None)
+            .enroll_device_with(csr_pem, device_id, origin)
             .await
         {
             Err(Error::Refused {
