@@ -29,7 +29,13 @@
 //! `server_refused_<reason>`, `server_unreachable`, `server_error`,
 //! `csr_invalid`, `chain_invalid`, `verify_failed`, `journal_failed`,
 //! `abandoned_server_unreachable`, `installed_not_reported`,
-//! `not_attempted`. Times: see [`DeviceRecord`].
+//! `key_import_unsupported`, `keygen_failed`, `not_attempted`. Times: see
+//! [`DeviceRecord`].
+//!
+//! With [`RunOptions::keygen`] = [`KeyOrigin::Station`] the station makes a
+//! factory-new device's key and installs it with IMPORT_KEY instead of
+//! GENERATE_KEY (module `keygen`); every record carries `key_origin` and
+//! `public_key_sha256`.
 
 mod checks;
 mod failure;
