@@ -37,14 +37,30 @@ pub struct RequestContext {
 }
 
 impl Authority {
-    /// Issues a device certificate under the station's order. Refusals are
-    /// audit-logged (with `peer`, the client's address) before they are
-    /// returned.
+    /// Issues a device certificate under the station's order, for a key
+    /// generated on the device. Refusals are audit-logged (with `peer`, the
+    /// client's address) before they are returned.
     pub async fn enroll_device(
         &self,
         station: &StationIdentity,
         csr: &[u8],
         device_id: Option<String>,
+        peer: Option<String>,
+    ) -> Result<Issued, AuthorityError> {
+        self.enroll_device_with_origin(station, csr, device_id, KeyOrigin::Device, peer)
+            .await
+    }
+
+    /// As [`Authority::enroll_device`], recording where the station says
+    /// the key was generated (`station`: it made the key and installed it
+    /// on the device). A retry that gets an earlier certificate back keeps
+    /// the origin recorded then ([`Issued::key_origin`]).
+    pub async fn enroll_device_with_origin(
+        &self,
+        station: &StationIdentity,
+        csr: &[u8],
+        device_id: Option<String>,
+        key_origin: KeyOrigin,
         peer: Option<String>,
     ) -> Result<Issued, AuthorityError> {
         let context = RequestContext {
@@ -53,7 +69,9 @@ impl Authority {
             device_id: device_id.clone(),
             peer,
         };
-        let outcome = self.enroll_under_order(station, csr, device_id).await;
+        let outcome = self
+            .enroll_under_order(station, csr, device_id, key_origin)
+            .await;
         self.audit_refusal(outcome, &context).await
     }
 
@@ -62,6 +80,7 @@ impl Authority {
         station: &StationIdentity,
         csr: &[u8],
         device_id: Option<String>,
+        key_origin: KeyOrigin,
     ) -> Result<Issued, AuthorityError> {
         let order = self.available_order(&station.order_id).await?;
         // Verified once: the retry check, the CN and issuance all use it.
@@ -103,7 +122,7 @@ impl Authority {
             csr: Vec::new(),
             device_id,
             profile: self.policy.order_profile.clone(),
-            key_origin: KeyOrigin::Device,
+            key_origin,
             order_id: Some(order.order.id.clone()),
             station_id: Some(station.station_id.clone()),
             renews: None,
@@ -170,6 +189,7 @@ impl Authority {
             },
             chain: issuer.chain.clone(),
             resumed: true,
+            key_origin: record.intent.key_origin,
         }))
     }
 

@@ -90,6 +90,8 @@ pub struct Issued {
     /// `true` when this is a certificate issued earlier, handed out again to
     /// a retrying station (same key, same order).
     pub resumed: bool,
+    /// Where the key was generated, as recorded with the certificate.
+    pub key_origin: KeyOrigin,
 }
 
 /// The CA as a service. All I/O goes through the store and key store traits.

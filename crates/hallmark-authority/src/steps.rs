@@ -62,6 +62,7 @@ impl Steps {
             certificate,
             chain: checked.issuer.chain.clone(),
             resumed: false,
+            key_origin: request.key_origin,
         })
     }
 

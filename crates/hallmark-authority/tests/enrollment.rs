@@ -164,3 +164,53 @@ async fn forty_concurrent_requests_against_twenty_five_units() {
     );
     assert_eq!(refused.count(), 15);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_origin_is_recorded_with_the_certificate_and_in_the_audit_log() {
+    use hallmark_store::KeyOrigin;
+    let f = fixture().await;
+    let (_, _, station) = f.enrolled_station(template_order(3)).await;
+    let peer = Some(common::PEER.to_string());
+
+    let (key, csr) = rcgen_key_and_csr(None);
+    let issued = f
+        .authority
+        .enroll_device_with_origin(&station, &csr, None, KeyOrigin::Station, peer.clone())
+        .await
+        .unwrap();
+    assert_eq!(issued.key_origin, KeyOrigin::Station);
+    let record = f
+        .authority
+        .device(&issued.device_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.intent.key_origin, KeyOrigin::Station);
+    let log = f.audit().await;
+    let event = log
+        .iter()
+        .rev()
+        .find(|e| e.kind == "certificate.issued")
+        .unwrap();
+    assert_eq!(event.data["key_origin"], "station");
+    assert_eq!(event.data["device_id"], issued.device_id.as_str());
+
+    // A retry gets the same certificate and the origin recorded then.
+    let again = f
+        .enroll(&station, &csr_for(&key, None), None)
+        .await
+        .unwrap();
+    assert!(again.resumed);
+    assert_eq!(again.key_origin, KeyOrigin::Station);
+
+    // The default is a key made on the device.
+    let device = f.enroll(&station, &rcgen_csr(None), None).await.unwrap();
+    assert_eq!(device.key_origin, KeyOrigin::Device);
+    let record = f
+        .authority
+        .device(&device.device_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.intent.key_origin, KeyOrigin::Device);
+}

@@ -54,6 +54,7 @@ pub(crate) fn internal(e: DeviceError) -> Refusal {
         | DeviceError::Rng(what)
         | DeviceError::Corrupt(what)
         | DeviceError::Der(what) => (ErrorCode::Internal, what),
+        DeviceError::InvalidKey(what) => (ErrorCode::BadRequest, what),
         DeviceError::Protocol(_) => (ErrorCode::Internal, "encoding failed"),
     }
 }
@@ -202,6 +203,10 @@ impl<K: DeviceKey, S: Storage> Device<K, S> {
             Request::Verify { nonce } => self.verify(nonce),
             Request::Lock => self.lock(),
             Request::FactoryReset => self.factory_reset(),
+            Request::ImportKey {
+                algorithm,
+                private_key,
+            } => self.import_key(algorithm, private_key.as_bytes()),
         }
     }
 

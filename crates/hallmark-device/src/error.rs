@@ -13,6 +13,9 @@ pub enum DeviceError {
     Storage(&'static str),
     /// The key backend failed (answered as INTERNAL).
     Key(&'static str),
+    /// Key bytes the station sent (IMPORT_KEY) are not a valid key for
+    /// their algorithm (answered as BAD_REQUEST).
+    InvalidKey(&'static str),
     /// The random source failed (answered as INTERNAL).
     Rng(&'static str),
     /// A persisted record does not parse or contradicts itself.
@@ -29,6 +32,7 @@ impl DeviceError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Storage(_) => ErrorCode::Storage,
+            Self::InvalidKey(_) => ErrorCode::BadRequest,
             _ => ErrorCode::Internal,
         }
     }
@@ -39,6 +43,7 @@ impl fmt::Display for DeviceError {
         match self {
             Self::Storage(what) => write!(f, "storage: {what}"),
             Self::Key(what) => write!(f, "key backend: {what}"),
+            Self::InvalidKey(what) => write!(f, "invalid key: {what}"),
             Self::Rng(what) => write!(f, "random source: {what}"),
             Self::Corrupt(what) => write!(f, "corrupt record: {what}"),
             Self::Der(what) => write!(f, "DER: {what}"),

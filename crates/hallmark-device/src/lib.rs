@@ -6,7 +6,10 @@
 //! `#![no_std]` with `alloc`. Hardware plugs in through three traits:
 //!
 //! * [`DeviceKey`]: generate, public key, sign (ATECC608, OPTIGA, TPM, or
-//!   [`SoftKey`] in software);
+//!   [`SoftKey`] in software); [`KeyImport`], an extra power, installs a
+//!   key the station made (IMPORT_KEY; [`SoftKey`] has it, a secure
+//!   element usually does not, and the device then answers
+//!   IMPORT_UNSUPPORTED);
 //! * [`Storage`]: named records with atomic writes (NVS); [`MemStorage`]
 //!   keeps them in memory, for tests and the simulator;
 //! * [`Rng`]: random bytes for [`SoftKey`] (`SystemRng` with the `getrandom` feature).
@@ -30,6 +33,7 @@ extern crate alloc;
 
 mod device;
 mod error;
+mod import;
 mod link;
 pub mod mem;
 mod ops;
@@ -49,7 +53,7 @@ pub use persist::OwnedStamp;
 pub use reply::Reply;
 #[cfg(feature = "soft-key")]
 pub use soft::SoftKey;
-pub use traits::{DeviceKey, GeneratedKey, KeyRef, Rng, Storage};
+pub use traits::{DeviceKey, GeneratedKey, KeyImport, KeyRef, Rng, Storage};
 
 /// The message VERIFY signs, for a station checking the signature:
 /// `"hallmark-verify-v1" || nonce || SHA-256(leaf_der)`.

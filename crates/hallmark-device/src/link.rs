@@ -3,7 +3,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use hallmark_protocol::{ErrorCode, FrameDecoder, ProtocolError};
+use hallmark_protocol::{ErrorCode, FrameDecoder, MessageType, ProtocolError};
 
 use crate::device::Device;
 use crate::reply::Reply;
@@ -11,7 +11,8 @@ use crate::traits::{DeviceKey, Storage};
 
 /// A device behind a byte stream (UART, USB-CDC, TCP): bytes in, bytes
 /// out. Frames with a bad CRC or an oversize length are answered with
-/// BAD_FRAME; garbage between frames is skipped.
+/// BAD_FRAME; garbage between frames is skipped. After an IMPORT_KEY frame
+/// the decoder's buffer is wiped, so the private key does not linger there.
 #[derive(Debug)]
 pub struct Link<K, S> {
     device: Device<K, S>,
@@ -31,11 +32,18 @@ impl<K: DeviceKey, S: Storage> Link<K, S> {
     /// frame they completed, in order; often empty).
     pub fn receive(&mut self, input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
+        let mut secret = false;
         let device = &mut self.device;
         self.decoder.feed(input, |event| match event {
-            Ok(frame) => out.extend(device.handle_frame(&frame)),
+            Ok(frame) => {
+                secret |= frame.msg_type == MessageType::ImportKey.code();
+                out.extend(device.handle_frame(&frame));
+            }
             Err(error) => out.extend(frame_error_response(&error).unwrap_or_default()),
         });
+        if secret {
+            self.decoder.wipe_consumed();
+        }
         out
     }
 

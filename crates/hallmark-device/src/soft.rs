@@ -4,6 +4,7 @@
 //! device's storage then holds the private key, so keep it in flash the
 //! debugger cannot read (readout protection, encrypted NVS). Signatures are
 //! deterministic (RFC 6979): signing needs no randomness, generation does.
+//! It can also import a key the station made ([`KeyImport`]).
 
 use alloc::vec::Vec;
 
@@ -12,7 +13,7 @@ use p256::pkcs8::EncodePublicKey;
 use zeroize::Zeroizing;
 
 use crate::error::DeviceError;
-use crate::traits::{DeviceKey, GeneratedKey, KeyRef, Rng};
+use crate::traits::{DeviceKey, GeneratedKey, KeyImport, KeyRef, Rng};
 
 /// Draws before giving up on finding a scalar in `[1, n)` (each draw fails
 /// with probability below 2^-32 for both curves).
@@ -95,5 +96,33 @@ impl<R: Rng> DeviceKey for SoftKey<R> {
                 signature.as_bytes().to_vec()
             }
         })
+    }
+
+    fn importer(&mut self) -> Option<&mut dyn KeyImport> {
+        Some(self)
+    }
+}
+
+impl<R: Rng> KeyImport for SoftKey<R> {
+    fn import(
+        &mut self,
+        algorithm: KeyAlgorithm,
+        private_key: &[u8],
+    ) -> Result<GeneratedKey, DeviceError> {
+        let valid = match algorithm {
+            KeyAlgorithm::P256 => private_key.len() == 32 && p256_key(private_key).is_ok(),
+            KeyAlgorithm::P384 => private_key.len() == 48 && p384_key(private_key).is_ok(),
+        };
+        if !valid {
+            return Err(DeviceError::InvalidKey(
+                "not a private key of this algorithm (zero or not below the curve order)",
+            ));
+        }
+        let handle = Zeroizing::new(private_key.to_vec());
+        let spki = self.public_key(KeyRef {
+            algorithm,
+            handle: &handle,
+        })?;
+        Ok(GeneratedKey { handle, spki })
     }
 }

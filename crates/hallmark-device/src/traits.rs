@@ -66,6 +66,37 @@ pub trait DeviceKey {
         let _ = key;
         Ok(())
     }
+
+    /// The backend's import power, if it has one ([`KeyImport`]). The
+    /// default is `None`: the device answers IMPORT_KEY with
+    /// IMPORT_UNSUPPORTED. A backend that implements [`KeyImport`] returns
+    /// `Some(self)`.
+    fn importer(&mut self) -> Option<&mut dyn KeyImport> {
+        None
+    }
+}
+
+/// Import power: install a key pair made elsewhere (by the factory
+/// station, IMPORT_KEY). An extra trait, so that a secure element that can
+/// only generate its keys (the usual, and safer, case) simply does not
+/// implement it.
+pub trait KeyImport {
+    /// Installs the private scalar `private_key` (big-endian, 32 bytes for
+    /// P-256, 48 for P-384; the device checked the length) and returns what
+    /// the device persists, as [`DeviceKey::generate`] does. The device
+    /// calls it only while it has no key. The backend must not keep a copy
+    /// of `private_key` beyond the handle it returns.
+    ///
+    /// # Errors
+    ///
+    /// [`DeviceError::InvalidKey`] when the bytes are not a valid key for
+    /// `algorithm` (zero, or not below the curve order);
+    /// [`DeviceError::Key`] when the backend fails.
+    fn import(
+        &mut self,
+        algorithm: KeyAlgorithm,
+        private_key: &[u8],
+    ) -> Result<GeneratedKey, DeviceError>;
 }
 
 /// Persistent named records (NVS, a flash key-value store, a file per name).
@@ -118,6 +149,9 @@ impl<T: DeviceKey + ?Sized> DeviceKey for &mut T {
     }
     fn destroy(&mut self, key: KeyRef<'_>) -> Result<(), DeviceError> {
         (**self).destroy(key)
+    }
+    fn importer(&mut self) -> Option<&mut dyn KeyImport> {
+        (**self).importer()
     }
 }
 

@@ -77,6 +77,15 @@ impl FrameDecoder {
         }
     }
 
+    /// Overwrites with zeros every byte of the buffer that is not still
+    /// waiting to be decoded: the frames already returned (call it after
+    /// answering a request that carried a secret, such as IMPORT_KEY).
+    pub fn wipe_consumed(&mut self) {
+        self.drop_pending();
+        self.buf[..self.start].fill(0);
+        self.buf[self.end..].fill(0);
+    }
+
     /// Bytes buffered and not yet part of a returned frame.
     pub fn buffered(&self) -> usize {
         self.end - self.start - self.pending
@@ -252,6 +261,23 @@ mod tests {
             let (frames, errors) = run(&mut FrameDecoder::new(), &input, chunk);
             assert_eq!((frames.len(), errors), (3, 0), "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn wipe_consumed_zeroes_returned_frames_and_keeps_the_rest() {
+        let mut decoder = FrameDecoder::new();
+        let first = frame(1, &[0x5A; 40]);
+        let second = frame(2, b"next");
+        let mut input = first.clone();
+        input.extend_from_slice(&second[..6]);
+        decoder.fill(&input);
+        assert_eq!(decoder.next_event().unwrap().unwrap().seq, 1);
+        assert!(decoder.next_event().is_none());
+        decoder.wipe_consumed();
+        assert!(!decoder.buf.contains(&0x5A), "the returned frame is wiped");
+        decoder.fill(&second[6..]);
+        let frame = decoder.next_event().unwrap().unwrap();
+        assert_eq!((frame.seq, frame.payload), (2, &b"next"[..]));
     }
 
     #[test]

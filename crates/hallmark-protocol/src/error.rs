@@ -32,6 +32,13 @@ pub enum ProtocolError {
         /// The offending field.
         field: &'static str,
     },
+    /// IMPORT_KEY's `private_key` is not the algorithm's scalar length.
+    KeyLength {
+        /// The length the algorithm's key has (32 for P-256, 48 for P-384).
+        expected: usize,
+        /// The length received.
+        found: usize,
+    },
     /// A `TYPE` byte that is not a message of the expected direction.
     UnknownMessageType(u8),
     /// The output buffer is shorter than the encoding (`needed` bytes).
@@ -70,6 +77,10 @@ impl fmt::Display for ProtocolError {
             Self::OutOfBounds { field } => write!(f, "{field} is out of bounds"),
             Self::InvalidUtf8 { field } => write!(f, "{field} is not UTF-8"),
             Self::InvalidValue { field } => write!(f, "{field} has an undefined value"),
+            Self::KeyLength { expected, found } => write!(
+                f,
+                "private_key is {found} bytes; this algorithm's private key is {expected}"
+            ),
             Self::UnknownMessageType(ty) => write!(f, "unknown message type 0x{ty:02X}"),
             Self::BufferTooSmall { needed } => {
                 write!(f, "output buffer too small ({needed} bytes needed)")

@@ -58,7 +58,7 @@ pub use lists::{
 };
 pub use request::{
     COMMON_NAME_LEN, CsrRequest, DEVICE_ID_LEN, ENDPOINT_LEN, HELLO_VERSIONS, Install, NONCE_LEN,
-    POP_CODE_LEN, Request, Stamp,
+    POP_CODE_LEN, PRIVATE_KEY_LEN, PrivateKey, Request, Stamp,
 };
 pub use response::{
     CHIP_ID_LEN, CSR_LEN, DeviceInfo, ERROR_MESSAGE_LEN, HARDWARE_REVISION_LEN, MODEL_LEN,

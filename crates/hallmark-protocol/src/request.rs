@@ -20,6 +20,9 @@ pub const ENDPOINT_LEN: RangeInclusive<usize> = 1..=512;
 pub const POP_CODE_LEN: RangeInclusive<usize> = 0..=64;
 /// Bounds of VERIFY's `nonce` length.
 pub const NONCE_LEN: RangeInclusive<usize> = 16..=64;
+/// Bounds of IMPORT_KEY's `private_key` length (and it must be exactly the
+/// algorithm's: see [`KeyAlgorithm::private_key_len`]).
+pub const PRIVATE_KEY_LEN: RangeInclusive<usize> = 32..=48;
 
 /// GET_CSR's fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +89,43 @@ pub struct Install<'a> {
     pub stamp: Stamp<'a>,
 }
 
+/// IMPORT_KEY's private key: the big-endian scalar, borrowed from the
+/// payload. Its `Debug` output shows the length only, never the bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PrivateKey<'a>(&'a [u8]);
+
+impl<'a> PrivateKey<'a> {
+    /// Wraps the scalar's bytes (checked against the algorithm when encoded
+    /// or decoded).
+    pub const fn new(bytes: &'a [u8]) -> Self {
+        Self(bytes)
+    }
+
+    /// The scalar's bytes.
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+}
+
+impl core::fmt::Debug for PrivateKey<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "PrivateKey([{} bytes redacted])", self.0.len())
+    }
+}
+
+/// Checks the private key's length against `algorithm`'s.
+fn check_key_len(algorithm: KeyAlgorithm, key: &[u8]) -> Result<(), ProtocolError> {
+    let expected = algorithm.private_key_len();
+    if key.len() == expected {
+        Ok(())
+    } else {
+        Err(ProtocolError::KeyLength {
+            expected,
+            found: key.len(),
+        })
+    }
+}
+
 /// A request, borrowing its payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request<'a> {
@@ -112,6 +152,14 @@ pub enum Request<'a> {
     Lock,
     /// FACTORY_RESET.
     FactoryReset,
+    /// IMPORT_KEY: a key pair the station generated, for a device with
+    /// import power and no key yet.
+    ImportKey {
+        /// The key's algorithm.
+        algorithm: KeyAlgorithm,
+        /// The private scalar (32 bytes for P-256, 48 for P-384).
+        private_key: PrivateKey<'a>,
+    },
 }
 
 impl<'a> Request<'a> {
@@ -125,6 +173,7 @@ impl<'a> Request<'a> {
             Self::Verify { .. } => MessageType::Verify,
             Self::Lock => MessageType::Lock,
             Self::FactoryReset => MessageType::FactoryReset,
+            Self::ImportKey { .. } => MessageType::ImportKey,
         }
     }
 
@@ -153,6 +202,14 @@ impl<'a> Request<'a> {
             }
             Self::Verify { nonce } => w.bytes8("nonce", nonce, NONCE_LEN),
             Self::Lock | Self::FactoryReset => Ok(()),
+            Self::ImportKey {
+                algorithm,
+                private_key,
+            } => {
+                check_key_len(*algorithm, private_key.as_bytes())?;
+                w.u8(algorithm.code())?;
+                w.bytes8("private_key", private_key.as_bytes(), PRIVATE_KEY_LEN)
+            }
         }
     }
 
@@ -237,6 +294,15 @@ impl<'a> Request<'a> {
             },
             MessageType::Lock => Self::Lock,
             MessageType::FactoryReset => Self::FactoryReset,
+            MessageType::ImportKey => {
+                let algorithm = KeyAlgorithm::decode(r.u8("algorithm")?)?;
+                let key = r.bytes8("private_key", PRIVATE_KEY_LEN)?;
+                check_key_len(algorithm, key)?;
+                Self::ImportKey {
+                    algorithm,
+                    private_key: PrivateKey::new(key),
+                }
+            }
             other => return Err(ProtocolError::UnknownMessageType(other.code())),
         };
         r.finish()?;

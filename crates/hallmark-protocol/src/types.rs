@@ -61,6 +61,9 @@ wire_enum!(
         Lock = 0x06,
         /// Station → device: wipe key, certificate and stamp (before LOCK only).
         FactoryReset = 0x07,
+        /// Station → device: install a key pair the station generated
+        /// (devices with import power only, before a key exists).
+        ImportKey = 0x08,
         /// Device → station: success without data.
         Ok = 0x80,
         /// Device → station: answer to HELLO.
@@ -92,6 +95,17 @@ wire_enum!(
         P384 = 2,
     }
 );
+
+impl KeyAlgorithm {
+    /// The private key's length on the wire (IMPORT_KEY): the big-endian
+    /// scalar, 32 bytes for P-256, 48 for P-384.
+    pub const fn private_key_len(self) -> usize {
+        match self {
+            Self::P256 => 32,
+            Self::P384 => 48,
+        }
+    }
+}
 
 wire_enum!(
     /// The device's persisted provisioning state.
@@ -162,7 +176,7 @@ pub enum ErrorCode {
     BadState,
     /// A manufacturing command after LOCK.
     Locked,
-    /// GENERATE_KEY for another algorithm while a key exists.
+    /// GENERATE_KEY for another algorithm, or IMPORT_KEY, while a key exists.
     KeyExists,
     /// The command needs a key and there is none.
     NoKey,
@@ -174,6 +188,8 @@ pub enum ErrorCode {
     Storage,
     /// Anything else (key backend failure, corrupt record).
     Internal,
+    /// IMPORT_KEY on a device whose key backend cannot import keys.
+    ImportUnsupported,
     /// A code from a later version of the protocol.
     Other(u8),
 }
@@ -193,6 +209,7 @@ impl ErrorCode {
             Self::BadRequest => 9,
             Self::Storage => 10,
             Self::Internal => 11,
+            Self::ImportUnsupported => 12,
             Self::Other(code) => code,
         }
     }
@@ -211,6 +228,7 @@ impl ErrorCode {
             9 => Self::BadRequest,
             10 => Self::Storage,
             11 => Self::Internal,
+            12 => Self::ImportUnsupported,
             other => Self::Other(other),
         }
     }
@@ -229,6 +247,7 @@ impl ErrorCode {
             Self::BadRequest => "BAD_REQUEST",
             Self::Storage => "STORAGE",
             Self::Internal => "INTERNAL",
+            Self::ImportUnsupported => "IMPORT_UNSUPPORTED",
             Self::Other(_) => "OTHER",
         }
     }

@@ -62,6 +62,14 @@ fn requests() -> Vec<Request<'static>> {
         Request::Verify { nonce: &[0xCD; 64] },
         Request::Lock,
         Request::FactoryReset,
+        Request::ImportKey {
+            algorithm: KeyAlgorithm::P256,
+            private_key: PrivateKey::new(&[0x11; 32]),
+        },
+        Request::ImportKey {
+            algorithm: KeyAlgorithm::P384,
+            private_key: PrivateKey::new(&[0x22; 48]),
+        },
     ]
 }
 
@@ -274,6 +282,64 @@ fn out_of_bounds_fields_are_refused_both_ways() {
         big.encoded_len(),
         Err(ProtocolError::PayloadTooLarge { .. })
     ));
+}
+
+#[test]
+fn import_key_is_checked_against_its_algorithm_and_never_shown() {
+    let mut out = [0u8; MAX_FRAME_LEN];
+    // Wrong lengths are refused when encoding...
+    for (algorithm, len) in [
+        (KeyAlgorithm::P256, 48),
+        (KeyAlgorithm::P384, 32),
+        (KeyAlgorithm::P256, 31),
+    ] {
+        let key = vec![7u8; len];
+        let request = Request::ImportKey {
+            algorithm,
+            private_key: PrivateKey::new(&key),
+        };
+        assert_eq!(
+            request.encode(&mut out),
+            Err(ProtocolError::KeyLength {
+                expected: algorithm.private_key_len(),
+                found: len
+            })
+        );
+    }
+    // ... and when decoding, with a message naming both lengths.
+    let ty = MessageType::ImportKey.code();
+    let mut payload = vec![KeyAlgorithm::P384.code(), 32];
+    payload.extend_from_slice(&[9; 32]);
+    let err = Request::decode(ty, &payload).unwrap_err();
+    assert_eq!(
+        err,
+        ProtocolError::KeyLength {
+            expected: 48,
+            found: 32
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "private_key is 32 bytes; this algorithm's private key is 48"
+    );
+    assert_eq!(
+        Request::decode(ty, &[3, 32]),
+        Err(ProtocolError::InvalidValue { field: "algorithm" })
+    );
+    // The scalar never appears in Debug output.
+    let request = Request::ImportKey {
+        algorithm: KeyAlgorithm::P256,
+        private_key: PrivateKey::new(&[0xAB; 32]),
+    };
+    let shown = format!("{request:?}");
+    assert!(shown.contains("32 bytes redacted"), "{shown}");
+    assert!(
+        !shown.contains("171") && !shown.to_lowercase().contains("ab, "),
+        "{shown}"
+    );
+    assert_eq!(MessageType::ImportKey.code(), 0x08);
+    assert_eq!(ErrorCode::from_code(12), ErrorCode::ImportUnsupported);
+    assert_eq!(ErrorCode::ImportUnsupported.name(), "IMPORT_UNSUPPORTED");
 }
 
 #[test]

@@ -12,7 +12,10 @@
 //! (a UART is one link), on its own thread. Faults are injected per command
 //! ([`FailStep`]): once per start, the device either drops the connection
 //! on receiving that command, before acting on it (a link loss or a crash),
-//! or answers it with ERROR `INTERNAL` ([`FailMode`]).
+//! or answers it with ERROR `INTERNAL` ([`FailMode`]). With
+//! [`SimConfig::key_import`] off the key backend has no import power, like
+//! a secure element that only generates keys: IMPORT_KEY is answered with
+//! `IMPORT_UNSUPPORTED`.
 //!
 //! [`SoftKey`]: hallmark_device::SoftKey
 
@@ -51,12 +54,16 @@ pub struct SimConfig {
     pub fail_at: Option<FailStep>,
     /// How the injected fault shows.
     pub fail_mode: FailMode,
+    /// Whether the key backend can import a key the station made
+    /// (IMPORT_KEY); `false` simulates a secure element that only
+    /// generates its keys (IMPORT_UNSUPPORTED).
+    pub key_import: bool,
 }
 
 impl SimConfig {
     /// A device with state in `state_dir`, listening on a free loopback
     /// port: model `hallmark-sim`, hardware `A`, firmware 1.0.0, instant
-    /// key generation, no faults.
+    /// key generation, key import allowed, no faults.
     pub fn new(state_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -67,6 +74,7 @@ impl SimConfig {
             keygen_delay: Duration::ZERO,
             fail_at: None,
             fail_mode: FailMode::Drop,
+            key_import: true,
         }
     }
 }
@@ -78,6 +86,8 @@ pub enum FailStep {
     Hello,
     /// GENERATE_KEY.
     GenerateKey,
+    /// IMPORT_KEY.
+    ImportKey,
     /// GET_CSR.
     GetCsr,
     /// INSTALL.
@@ -90,9 +100,10 @@ pub enum FailStep {
 
 impl FailStep {
     /// Every step, in protocol order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Hello,
         Self::GenerateKey,
+        Self::ImportKey,
         Self::GetCsr,
         Self::Install,
         Self::Verify,
@@ -104,6 +115,7 @@ impl FailStep {
         match self {
             Self::Hello => "hello",
             Self::GenerateKey => "generate-key",
+            Self::ImportKey => "import-key",
             Self::GetCsr => "get-csr",
             Self::Install => "install",
             Self::Verify => "verify",
@@ -116,6 +128,7 @@ impl FailStep {
         match self {
             Self::Hello => MessageType::Hello,
             Self::GenerateKey => MessageType::GenerateKey,
+            Self::ImportKey => MessageType::ImportKey,
             Self::GetCsr => MessageType::GetCsr,
             Self::Install => MessageType::Install,
             Self::Verify => MessageType::Verify,
@@ -138,7 +151,7 @@ impl FromStr for FailStep {
             .find(|step| step.name() == s)
             .ok_or_else(|| {
                 SimError::Invalid(format!(
-                    "unknown step {s:?}: hello, generate-key, get-csr, install, verify or lock"
+                    "unknown step {s:?}: hello, generate-key, import-key, get-csr, install, verify or lock"
                 ))
             })
     }

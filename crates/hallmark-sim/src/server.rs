@@ -8,7 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use hallmark_device::{Device, DeviceIdentity, Reply, SoftKey, SystemRng, frame_error_response};
+use hallmark_device::{
+    Device, DeviceError, DeviceIdentity, DeviceKey, GeneratedKey, KeyImport, KeyRef, Reply,
+    SoftKey, SystemRng, frame_error_response,
+};
+use hallmark_protocol::KeyAlgorithm;
 use hallmark_protocol::{ErrorCode, FrameDecoder, MessageType, SemVer};
 
 use crate::storage::{FileStorage, write_atomic};
@@ -19,7 +23,34 @@ const POLL: Duration = Duration::from_millis(100);
 /// The file holding the simulated chip's unique id (8 random bytes).
 const CHIP_ID_FILE: &str = "chip_id";
 
-type SimDevice = Device<SoftKey<SystemRng>, FileStorage>;
+type SimDevice = Device<SimKey, FileStorage>;
+
+/// The simulator's key backend: [`SoftKey`], with its import power only
+/// when the configuration allows it.
+#[derive(Debug)]
+struct SimKey {
+    soft: SoftKey<SystemRng>,
+    import: bool,
+}
+
+impl DeviceKey for SimKey {
+    fn generate(&mut self, algorithm: KeyAlgorithm) -> Result<GeneratedKey, DeviceError> {
+        self.soft.generate(algorithm)
+    }
+    fn public_key(&mut self, key: KeyRef<'_>) -> Result<Vec<u8>, DeviceError> {
+        self.soft.public_key(key)
+    }
+    fn sign(&mut self, key: KeyRef<'_>, message: &[u8]) -> Result<Vec<u8>, DeviceError> {
+        self.soft.sign(key, message)
+    }
+    fn importer(&mut self) -> Option<&mut dyn KeyImport> {
+        if self.import {
+            self.soft.importer()
+        } else {
+            None
+        }
+    }
+}
 
 /// A running simulated device. Dropping it stops the device (as does
 /// [`SimHandle::shutdown`]); its state stays in the state directory.
@@ -89,6 +120,7 @@ pub fn spawn_sim(config: SimConfig) -> Result<SimHandle, SimError> {
         config,
         stop: Arc::clone(&stop),
         fault_fired: false,
+        secret_seen: false,
     };
     let thread = std::thread::Builder::new()
         .name(format!("hallmark-sim {addr}"))
@@ -119,7 +151,11 @@ fn open_device(config: &SimConfig) -> Result<SimDevice, SimError> {
         chip_id,
         secure_element: false,
     };
-    Device::new(identity, SoftKey::new(SystemRng), storage).map_err(|e| match e {
+    let key = SimKey {
+        soft: SoftKey::new(SystemRng),
+        import: config.key_import,
+    };
+    Device::new(identity, key, storage).map_err(|e| match e {
         hallmark_device::DeviceError::Protocol(p) => {
             SimError::Invalid(format!("the device identity is out of bounds: {p}"))
         }
@@ -147,6 +183,8 @@ struct Sim {
     config: SimConfig,
     stop: Arc<AtomicBool>,
     fault_fired: bool,
+    /// An IMPORT_KEY frame was received since the buffers were last wiped.
+    secret_seen: bool,
 }
 
 /// What to do with one request.
@@ -192,6 +230,12 @@ impl Sim {
                 Err(_) => return,
             };
             let (out, dropped) = self.receive(&mut decoder, &buf[..n]);
+            if self.secret_seen {
+                // An IMPORT_KEY went through: wipe what held its frame.
+                self.secret_seen = false;
+                buf.fill(0);
+                decoder.wipe_consumed();
+            }
             if !out.is_empty() && stream.write_all(&out).is_err() {
                 return;
             }
@@ -228,6 +272,7 @@ impl Sim {
     }
 
     fn answer(&mut self, version: u8, msg_type: u8, seq: u16, payload: &[u8]) -> Action {
+        self.secret_seen |= msg_type == MessageType::ImportKey.code();
         if let Some(step) = self.config.fail_at
             && !self.fault_fired
             && step.message_type().code() == msg_type

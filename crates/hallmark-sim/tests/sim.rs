@@ -7,8 +7,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use hallmark_protocol::{
-    CsrRequest, DeviceState, ErrorCode, FrameDecoder, KeyAlgorithm, MAX_FRAME_LEN, Request,
-    Response, SubjectAttributes,
+    CsrRequest, DeviceState, ErrorCode, FrameDecoder, KeyAlgorithm, MAX_FRAME_LEN, PrivateKey,
+    Request, Response, SubjectAttributes,
 };
 use hallmark_sim::{FailMode, FailStep, SimConfig, spawn_sim};
 
@@ -144,4 +144,53 @@ fn a_dropped_command_succeeds_on_retry_and_errors_change_nothing() {
         other => panic!("{other:?}"),
     }
     assert_eq!(hello(&mut station).0, DeviceState::CsrIssued);
+}
+
+fn import(station: &mut Station, scalar: &[u8]) -> Response<'static> {
+    let (ty, payload) = station
+        .call(&Request::ImportKey {
+            algorithm: KeyAlgorithm::P256,
+            private_key: PrivateKey::new(scalar),
+        })
+        .unwrap();
+    let payload: &'static [u8] = payload.leak();
+    Response::decode(ty, payload).unwrap()
+}
+
+#[test]
+fn key_import_works_persists_and_can_be_switched_off_or_faulted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = SimConfig::new(dir.path());
+    config.fail_at = Some(FailStep::ImportKey);
+    let sim = spawn_sim(config.clone()).unwrap();
+    let mut station = Station::connect(sim.addr);
+    assert!(
+        station
+            .call(&Request::ImportKey {
+                algorithm: KeyAlgorithm::P256,
+                private_key: PrivateKey::new(&[0x3C; 32]),
+            })
+            .is_none(),
+        "the link drops at IMPORT_KEY"
+    );
+    let mut station = Station::connect(sim.addr);
+    assert_eq!(hello(&mut station).0, DeviceState::FactoryNew);
+    let Response::PublicKey { spki } = import(&mut station, &[0x3C; 32]) else {
+        panic!("no PUBLIC_KEY");
+    };
+    assert_eq!(spki.len(), 91);
+    sim.shutdown();
+
+    // Restarted: the imported key is the key; without import power the
+    // device says so and, with a key, GENERATE_KEY reads it back.
+    config.fail_at = None;
+    config.key_import = false;
+    let sim = spawn_sim(config).unwrap();
+    let mut station = Station::connect(sim.addr);
+    assert_eq!(hello(&mut station).0, DeviceState::KeyGenerated);
+    assert_eq!(generate(&mut station), spki);
+    match import(&mut station, &[0x3C; 32]) {
+        Response::Error { code, .. } => assert_eq!(code, ErrorCode::ImportUnsupported),
+        other => panic!("{other:?}"),
+    }
 }

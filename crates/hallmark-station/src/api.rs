@@ -53,6 +53,10 @@ pub struct DeviceEnrollment {
     /// issued for this key (a retry after the device lost it).
     #[serde(default)]
     pub resumed: bool,
+    /// Where the key was generated, as the server recorded it (`device` or
+    /// `station`; absent from older servers).
+    #[serde(default)]
+    pub key_origin: Option<String>,
 }
 
 /// How an order chooses device ids.

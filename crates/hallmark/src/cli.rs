@@ -379,12 +379,15 @@ pub struct DeviceSimArgs {
     /// Simulated key generation time, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub keygen_delay: u64,
-    /// Fail this command once per start: hello, generate-key, get-csr, install, verify, lock.
+    /// Fail this command once per start: hello, generate-key, import-key, get-csr, install, verify, lock.
     #[arg(long)]
     pub fail_at: Option<String>,
     /// How the fault shows: drop (the link) or error (an ERROR answer).
     #[arg(long, default_value = "drop")]
     pub fail_mode: String,
+    /// Simulate a key backend that cannot import keys (IMPORT_KEY is answered IMPORT_UNSUPPORTED).
+    #[arg(long)]
+    pub no_key_import: bool,
 }
 
 #[derive(Debug, Args)]
@@ -418,6 +421,10 @@ pub struct StationRunArgs {
     /// The endpoint stamped on each device.
     #[arg(long, default_value = "mqtts://iot.example.com:8883")]
     pub endpoint: String,
+    /// Where device keys are made: device (on the device, the default) or
+    /// station (made here, installed with IMPORT_KEY, the copy wiped).
+    #[arg(long, default_value = "device", value_parser = ["device", "station"])]
+    pub keygen: String,
     /// Write one JSON line per device here.
     #[arg(long)]
     pub report: Option<PathBuf>,

@@ -310,6 +310,69 @@ async fn json_enrollment_and_every_refusal_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_origin_comes_from_the_body_and_is_stored_and_audited() {
+    let s = setup("station_rate_limit = { per_second = 1000.0, burst = 1000 }");
+    let (_, tokens) = create_order(&s.cli, &["--product", "tag", "--quantity", "5"]);
+    let station = Station::enroll(&s.server, &s.root, &tokens[0]).await;
+    let enroll = |csr: String, origin: Option<&str>| {
+        let mut body = json!({ "csr": csr });
+        if let Some(origin) = origin {
+            body["key_origin"] = json!(origin);
+        }
+        station
+            .client(&s.root)
+            .post(s.server.url("/api/v1/enroll"))
+            .json(&body)
+    };
+
+    let (_, csr) = rcgen_csr("st-made");
+    let answer: Value = send(enroll(csr.clone(), Some("station")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = answer["device_id"].as_str().unwrap().to_string();
+    assert_eq!(answer["key_origin"], "station", "{answer}");
+    let stored = |id: &str| {
+        s.cli.sql(&format!(
+            "SELECT key_origin FROM certificates WHERE device_id = '{id}'"
+        ))
+    };
+    assert_eq!(stored(&id), "station");
+    let audited = s.cli.sql(&format!(
+        "SELECT json_extract(data, '$.key_origin') FROM audit_log \
+         WHERE kind = 'certificate.issued' AND json_extract(data, '$.device_id') = '{id}'"
+    ));
+    assert_eq!(audited, "station");
+    // A retry without the field gets the same certificate and its origin.
+    let again: Value = send(enroll(csr, None)).await.json().await.unwrap();
+    assert_eq!(
+        (again["resumed"].as_bool(), again["key_origin"].as_str()),
+        (Some(true), Some("station"))
+    );
+
+    // No field, or "device": made on the device.
+    for origin in [None, Some("device")] {
+        let (_, csr) = rcgen_csr("dev-made");
+        let answer: Value = send(enroll(csr, origin)).await.json().await.unwrap();
+        assert_eq!(answer["key_origin"], "device", "{answer}");
+        assert_eq!(stored(answer["device_id"].as_str().unwrap()), "device");
+    }
+
+    // Anything else is a bad request, audit-logged, nothing issued.
+    for origin in ["pregenerated", "Station", ""] {
+        let (_, csr) = rcgen_csr("odd");
+        let body = s
+            .expect_refusal(send(enroll(csr, Some(origin))), 400, "bad_request")
+            .await;
+        assert!(
+            body["message"].as_str().unwrap().contains("key_origin"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn windows_templates_and_rate_limits() {
     let s = setup("station_rate_limit = { per_second = 0.01, burst = 2 }");
     // Not started yet.

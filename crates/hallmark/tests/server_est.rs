@@ -259,6 +259,11 @@ fn est_enrollment_with_curl_and_openssl() {
         cli.count("SELECT count(*) FROM certificates WHERE status = 'issued'"),
         2
     );
+    // EST has no field for it: keys enrolled over EST are made on the device.
+    assert_eq!(
+        cli.count("SELECT count(*) FROM certificates WHERE key_origin = 'device'"),
+        2
+    );
 
     // simplereenroll with the device's own certificate (and its issuing CA).
     let (device_cert, device_key) = &devices[0];

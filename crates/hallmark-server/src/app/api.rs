@@ -7,7 +7,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use hallmark_authority::{Issued, RequestContext, StationIdentity, StationIssued};
 use hallmark_pki::pem;
-use hallmark_store::IssuanceStatus;
+use hallmark_store::{IssuanceStatus, KeyOrigin};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -22,6 +22,21 @@ pub(crate) struct EnrollBody {
     csr: String,
     #[serde(default)]
     device_id: Option<String>,
+    /// Where the key was generated: `device` (the default) or `station`.
+    #[serde(default)]
+    key_origin: Option<String>,
+}
+
+/// The enroll body's `key_origin`: `device` (also when absent) or
+/// `station`. `pregenerated` keys are not enrolled through this route.
+fn key_origin(value: Option<&str>) -> Result<KeyOrigin, ApiError> {
+    match value {
+        None | Some("device") => Ok(KeyOrigin::Device),
+        Some("station") => Ok(KeyOrigin::Station),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "key_origin {other:?} is not known: \"device\" (the default) or \"station\""
+        ))),
+    }
 }
 
 /// `POST /api/v1/stations/enroll` body.
@@ -48,6 +63,8 @@ struct DeviceEnrollment {
     not_after: i64,
     /// A retry got the certificate issued earlier for the same key.
     resumed: bool,
+    /// Where the key was generated, as recorded with the certificate.
+    key_origin: &'static str,
 }
 
 /// `POST /api/v1/devices/<id>/installed` and `…/not-installed` bodies.
@@ -85,6 +102,7 @@ impl From<&Issued> for DeviceEnrollment {
             chain: pem_chain(&issued.chain),
             not_after: issued.certificate.not_after,
             resumed: issued.resumed,
+            key_origin: issued.key_origin.as_str(),
         }
     }
 }
@@ -126,12 +144,17 @@ pub(crate) async fn enroll(
     let station = state.rate_limited_station(&caller).await?;
     let context = caller.station_context(&station);
     let request = body(&state, request, &context).await?;
+    let origin = match key_origin(request.key_origin.as_deref()) {
+        Ok(origin) => origin,
+        Err(err) => return Err(state.refuse(err, &context).await),
+    };
     let issued = state
         .authority
-        .enroll_device(
+        .enroll_device_with_origin(
             &station,
             request.csr.as_bytes(),
             request.device_id,
+            origin,
             context.peer.clone(),
         )
         .await?;

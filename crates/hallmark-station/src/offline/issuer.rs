@@ -219,6 +219,7 @@ impl OfflineIssuer {
             chain: self.chain_pem.clone(),
             not_after: view.not_after,
             resumed,
+            key_origin: Some(data.key_origin.clone()),
         })
     }
 }

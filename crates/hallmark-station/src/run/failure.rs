@@ -45,6 +45,8 @@ pub(crate) enum Failure {
     /// The certificate is installed and the device locked, but the server
     /// could not be told.
     NotReported(String),
+    /// `--keygen station`, and the device's key backend cannot import keys.
+    ImportUnsupported(String),
 }
 
 impl Failure {
@@ -67,6 +69,7 @@ impl Failure {
             Self::Check(what, _) => (*what).into(),
             Self::Abandoned(_) => "abandoned_server_unreachable".into(),
             Self::NotReported(_) => "installed_not_reported".into(),
+            Self::ImportUnsupported(_) => "key_import_unsupported".into(),
         }
     }
 
@@ -101,6 +104,10 @@ impl Failure {
             }
             Self::ServerUnreachable(e) | Self::Server(e) => e.clone(),
             Self::Check(_, e) | Self::Abandoned(e) | Self::NotReported(e) => e.clone(),
+            Self::ImportUnsupported(e) => format!(
+                "key import unsupported by device (its key backend only generates keys; \
+                 use --keygen device): {e}"
+            ),
         }
     }
 

@@ -23,6 +23,19 @@ pub(crate) struct Entry {
     /// The chain as installed: leaf first, PEM each.
     pub chain: Vec<String>,
     pub key_origin: String,
+    /// SHA-256 of the device key's SPKI DER, hex.
+    #[serde(default)]
+    pub public_key_sha256: Option<String>,
+}
+
+/// A key the station made and installed on a device (IMPORT_KEY), written
+/// before the import: a later run then knows the device's key came from a
+/// station even if the session ended before enrollment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct KeyEntry {
+    pub key_origin: String,
+    /// SHA-256 of the SPKI DER, hex.
+    pub public_key_sha256: String,
 }
 
 impl Entry {
@@ -71,5 +84,25 @@ impl Journal {
     /// Forgets `chip_id` (the device is locked).
     pub(crate) fn remove(&self, chip_id: &str) {
         let _ = std::fs::remove_file(self.path(chip_id));
+        let _ = std::fs::remove_file(self.key_path(chip_id));
+    }
+
+    fn key_path(&self, chip_id: &str) -> PathBuf {
+        self.dir.join(format!("{chip_id}.key.json"))
+    }
+
+    /// The station-made key recorded for `chip_id`, if any.
+    pub(crate) fn load_key(&self, chip_id: &str) -> Option<KeyEntry> {
+        let bytes = std::fs::read(self.key_path(chip_id)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Records durably that the station installs `entry`'s key on `chip_id`.
+    pub(crate) fn save_key(&self, chip_id: &str, entry: &KeyEntry) -> Result<(), Failure> {
+        let failed =
+            |e: String| Failure::Check("journal_failed", format!("the station journal: {e}"));
+        std::fs::create_dir_all(&self.dir).map_err(|e| failed(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(entry).map_err(|e| failed(e.to_string()))?;
+        write_atomic(&self.key_path(chip_id), &json, 0o600).map_err(|e| failed(error_chain(&e)))
     }
 }

@@ -75,7 +75,8 @@ impl DeviceLink {
         request: &Request<'_>,
         timeout: Duration,
     ) -> Result<Answer, LinkError> {
-        let mut frame = vec![0u8; MAX_FRAME_LEN];
+        // Zeroized on drop: an IMPORT_KEY frame carries a private key.
+        let mut frame = zeroize::Zeroizing::new(vec![0u8; MAX_FRAME_LEN]);
         for _ in 0..ATTEMPTS {
             self.seq = self.seq.wrapping_add(1);
             let n = request

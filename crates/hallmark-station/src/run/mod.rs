@@ -29,11 +29,18 @@
 //! `server_refused_<reason>`, `server_unreachable`, `server_error`,
 //! `csr_invalid`, `chain_invalid`, `verify_failed`, `journal_failed`,
 //! `abandoned_server_unreachable`, `installed_not_reported`,
-//! `not_attempted`. Times: see [`DeviceRecord`].
+//! `key_import_unsupported`, `keygen_failed`, `not_attempted`. Times: see
+//! [`DeviceRecord`].
+//!
+//! With [`RunOptions::keygen`] = [`KeyOrigin::Station`] the station makes a
+//! factory-new device's key and installs it with IMPORT_KEY instead of
+//! GENERATE_KEY (module `keygen`); every record carries `key_origin` and
+//! `public_key_sha256`.
 
 mod checks;
 mod failure;
 mod journal;
+mod keygen;
 mod link;
 mod record;
 pub mod stats;
@@ -107,6 +114,9 @@ pub struct RunOptions {
     pub device_id_format: String,
     /// Device timeouts.
     pub timeouts: Timeouts,
+    /// Where device keys are made: on the device (the default) or by the
+    /// station, installed with IMPORT_KEY (see `keygen`).
+    pub keygen: KeyOrigin,
 }
 
 impl Default for RunOptions {
@@ -118,6 +128,7 @@ impl Default for RunOptions {
             endpoint: "mqtts://iot.example.com:8883".into(),
             device_id_format: "{model}-{chip}".into(),
             timeouts: Timeouts::default(),
+            keygen: KeyOrigin::Device,
         }
     }
 }
@@ -192,11 +203,12 @@ async fn enroll(
             .enroll(csr_pem, device_id, key_origin.name(), now)
             .await;
     }
+    let origin = (key_origin == KeyOrigin::Station).then_some(key_origin.name());
     let mut attempts = 0;
     loop {
         match ctx
             .client
-            .enroll_device_with(csr_pem, device_id, None)
+            .enroll_device_with(csr_pem, device_id, origin)
             .await
         {
             Err(Error::Refused {

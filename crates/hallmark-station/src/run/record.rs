@@ -101,6 +101,15 @@ impl KeyOrigin {
             Self::Station => "station",
         }
     }
+
+    /// The origin named `name` (`device` or `station`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "device" => Some(Self::Device),
+            "station" => Some(Self::Station),
+            _ => None,
+        }
+    }
 }
 
 /// Milliseconds per step, for the steps that ran.
@@ -207,6 +216,9 @@ pub struct DeviceRecord {
     pub initial_state: Option<String>,
     /// Where the key was generated.
     pub key_origin: KeyOrigin,
+    /// SHA-256 of the device key's SPKI DER (hex), once the key is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key_sha256: Option<String>,
     /// The certificate's serial (hex), once issued.
     pub serial: Option<String>,
     /// The server returned a certificate it had issued before for this key.

@@ -11,8 +11,9 @@ use hallmark_protocol::{
 use super::checks::{check_csr, check_proof};
 use super::failure::{Failure, UNREACHABLE_PREFIX, error_chain};
 use super::journal::Entry;
+use super::keygen::spki_sha256;
 use super::link::{Answer, DeviceLink};
-use super::record::{DeviceRecord, Step};
+use super::record::{DeviceRecord, KeyOrigin, Step};
 use super::{Context, enroll};
 
 /// One device's session.
@@ -31,7 +32,11 @@ struct Hello {
 
 impl Session<'_> {
     /// Sends `request` as `step`, adding its time to the step.
-    async fn call(&mut self, step: Step, request: &Request<'_>) -> Result<Answer, Failure> {
+    pub(crate) async fn call(
+        &mut self,
+        step: Step,
+        request: &Request<'_>,
+    ) -> Result<Answer, Failure> {
         let timeout = self.ctx.options.timeouts.for_step(step);
         let start = Instant::now();
         let answer = self.link.call(request, timeout).await;
@@ -58,6 +63,8 @@ impl Session<'_> {
                 .ok_or_else(|| Failure::UnknownInstalledCertificate(state.into()))?;
             let algorithm = hello.key_algorithm.unwrap_or(KeyAlgorithm::P256);
             let spki = self.generate_key(algorithm).await?;
+            self.record.key_origin = KeyOrigin::from_name(&entry.key_origin).unwrap_or_default();
+            self.record.public_key_sha256 = Some(spki_sha256(&spki));
             let chain = entry.chain_der()?;
             self.record.device_id = Some(entry.device_id.clone());
             self.record.serial = Some(entry.serial.clone());
@@ -76,7 +83,9 @@ impl Session<'_> {
             return result;
         }
         let algorithm = hello.key_algorithm.unwrap_or(KeyAlgorithm::P256);
-        let spki = self.generate_key(algorithm).await?;
+        let spki = self
+            .device_key(hello.state, &hello.chip_id, algorithm)
+            .await?;
         let requested_id = self.ctx.requested_device_id(&hello.chip_id, self.record);
         let csr_pem = self
             .csr(&hello.chip_id, requested_id.as_deref(), &spki)
@@ -99,6 +108,14 @@ impl Session<'_> {
         self.record.device_id = Some(enrolled.device_id.clone());
         self.record.serial = Some(enrolled.serial.clone());
         self.record.resumed = enrolled.resumed;
+        if let Some(origin) = enrolled
+            .key_origin
+            .as_deref()
+            .and_then(KeyOrigin::from_name)
+        {
+            // The server's record decides (a retry keeps the first origin).
+            self.record.key_origin = origin;
+        }
         let mut chain = vec![pem_der(&enrolled.certificate)?];
         for pem in &enrolled.chain {
             chain.push(pem_der(pem)?);
@@ -155,6 +172,7 @@ impl Session<'_> {
                     .map(|der| hallmark_pki::pem::encode("CERTIFICATE", der))
                     .collect(),
                 key_origin: self.record.key_origin.name().into(),
+                public_key_sha256: Some(spki_sha256(spki)),
             };
             journal.save(chip_id, &entry)?;
         }
@@ -256,7 +274,10 @@ impl Session<'_> {
         })
     }
 
-    async fn generate_key(&mut self, algorithm: KeyAlgorithm) -> Result<Vec<u8>, Failure> {
+    pub(crate) async fn generate_key(
+        &mut self,
+        algorithm: KeyAlgorithm,
+    ) -> Result<Vec<u8>, Failure> {
         let answer = self
             .call(Step::Keygen, &Request::GenerateKey { algorithm })
             .await?;

@@ -454,6 +454,48 @@ pub async fn issued_certificates_listed(store: &dyn Store) -> TestResult {
     Ok(())
 }
 
+/// Every key origin is stored with the certificate and read back, pending
+/// and issued, by device, serial and listing.
+pub async fn key_origin_is_kept(store: &dyn Store) -> TestResult {
+    setup_cas(store).await?;
+    let origins = [
+        KeyOrigin::Device,
+        KeyOrigin::Station,
+        KeyOrigin::Pregenerated,
+    ];
+    for (n, origin) in (1u64..).zip(origins) {
+        let device = format!("dev-{n}");
+        let mut wanted = intent(&device, n, n);
+        wanted.key_origin = origin;
+        store
+            .reserve_issuance(wanted, event("issuance.intent", &device))
+            .await?;
+        let pending = store.certificate_by_device(&device).await?.ok_or("none")?;
+        assert_eq!(pending.intent.key_origin, origin);
+        store
+            .complete_issuance(CA, &serial(n), CERT.to_vec(), NOW, NOW + 10, event_at(NOW))
+            .await?;
+        let issued = store
+            .certificate_by_serial(CA, &serial(n))
+            .await?
+            .ok_or("none")?;
+        assert_eq!(
+            (issued.status, issued.intent.key_origin),
+            (IssuanceStatus::Issued, origin)
+        );
+    }
+    let listed: Vec<(String, KeyOrigin)> = store
+        .issued_certificates(None)
+        .await?
+        .into_iter()
+        .map(|r| (r.intent.device_id, r.intent.key_origin))
+        .collect();
+    for (n, origin) in (1u64..).zip(origins) {
+        assert!(listed.contains(&(format!("dev-{n}"), origin)), "{listed:?}");
+    }
+    Ok(())
+}
+
 fn event_at(at: i64) -> hallmark_store::AuditEvent {
     hallmark_store::AuditEvent::new("certificate.issued", None, at, serde_json::json!({}))
 }

@@ -20,6 +20,7 @@ pub async fn run(args: DeviceSimArgs) -> Result<()> {
             .map(str::parse::<FailStep>)
             .transpose()?,
         fail_mode: args.fail_mode.parse::<FailMode>()?,
+        key_import: !args.no_key_import,
         ..SimConfig::new(args.state)
     };
     let state = config.state_dir.clone();

@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use hallmark_sim::{SimConfig, SimHandle, parse_semver, spawn_sim};
 use hallmark_station::StationHome;
-use hallmark_station::run::{DeviceRecord, Provisioner, RunOptions, RunOutcome, stats};
+use hallmark_station::run::{DeviceRecord, KeyOrigin, Provisioner, RunOptions, RunOutcome, stats};
 
 use crate::cli::StationRunArgs;
 
@@ -26,6 +26,8 @@ pub async fn run(home: Option<&Path>, args: StationRunArgs) -> Result<()> {
         min_firmware: args.min_firmware.as_deref().map(parse_semver).transpose()?,
         model: args.model.clone(),
         endpoint: args.endpoint.clone(),
+        keygen: KeyOrigin::from_name(&args.keygen)
+            .with_context(|| format!("--keygen {:?}: device or station", args.keygen))?,
         ..RunOptions::default()
     };
     let opened = dir.clone();
