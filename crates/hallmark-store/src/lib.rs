@@ -77,6 +77,7 @@ mod error;
 pub mod model;
 pub mod offline;
 pub mod orders;
+pub mod postgres;
 pub mod revocation;
 pub mod sqlite;
 mod store;
@@ -91,6 +92,7 @@ pub use orders::{
     DeviceIdRule, DeviceIdTemplate, NewOrder, OrderRecord, OrderStatus, OrderUnavailable,
     StationCertificate, StationRecord, StationTokenRecord, TemplateValues,
 };
+pub use postgres::PgStore;
 pub use revocation::{
     CertificateId, CertificateSelection, Revocation, RevocationCandidate, RevocationOutcome,
     RevocationTargets, RevokedCertificate, SerialStatus,
