@@ -88,7 +88,10 @@ impl Authority {
                 KeyRole::Root => cas.root = der,
                 KeyRole::StationCa => cas.station_ca = der,
                 KeyRole::Issuing => cas.issuing.push((key.id, der)),
-                KeyRole::OcspResponder | KeyRole::Audit => {}
+                KeyRole::OcspResponder
+                | KeyRole::Audit
+                | KeyRole::OfflineCa
+                | KeyRole::StationSubCa => {}
             }
         }
         Ok(cas)

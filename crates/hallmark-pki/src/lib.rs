@@ -36,7 +36,7 @@ pub use csr_build::build_csr;
 pub use error::PkiError;
 pub use key::PublicKey;
 pub use name::{Attribute, DistinguishedName};
-pub use profile::{CertificateKind, Profile};
+pub use profile::{CertificateKind, LeafProfileText, Profile};
 pub use san::{DeviceId, SanTemplate, SanValues};
 pub use serial::Serial;
 pub use sign::{SignError, Signer};

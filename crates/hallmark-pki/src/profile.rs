@@ -59,6 +59,28 @@ impl FromStr for KeyUsageBit {
     }
 }
 
+impl KeyUsageBit {
+    /// Every bit with its RFC 5280 name (the names [`FromStr`] takes).
+    const NAMES: [(KeyUsages, &'static str); 7] = [
+        (KeyUsages::DigitalSignature, "digitalSignature"),
+        (KeyUsages::NonRepudiation, "nonRepudiation"),
+        (KeyUsages::KeyEncipherment, "keyEncipherment"),
+        (KeyUsages::DataEncipherment, "dataEncipherment"),
+        (KeyUsages::KeyAgreement, "keyAgreement"),
+        (KeyUsages::KeyCertSign, "keyCertSign"),
+        (KeyUsages::CRLSign, "cRLSign"),
+    ];
+
+    /// The names of the bits set in `usage`, in bit order.
+    pub fn names(usage: FlagSet<KeyUsages>) -> Vec<&'static str> {
+        Self::NAMES
+            .iter()
+            .filter(|(bit, _)| usage.contains(*bit))
+            .map(|(_, name)| *name)
+            .collect()
+    }
+}
+
 /// An `extendedKeyUsage` purpose: a well-known name or a dotted OID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExtendedKeyUsage(pub ObjectIdentifier);
@@ -116,6 +138,11 @@ impl Profile {
     /// A CA that issues leaves only (pathLenConstraint 0).
     pub fn issuing_ca(validity_seconds: i64) -> Self {
         Self::ca(CertificateKind::SubCa { path_len: 0 }, validity_seconds)
+    }
+
+    /// A CA under another CA with `pathLenConstraint` `path_len`.
+    pub fn sub_ca(path_len: u8, validity_seconds: i64) -> Self {
+        Self::ca(CertificateKind::SubCa { path_len }, validity_seconds)
     }
 
     fn ca(kind: CertificateKind, validity_seconds: i64) -> Self {
@@ -199,6 +226,77 @@ impl Profile {
     }
 }
 
+/// A leaf profile as text, to hand to another party that issues under it
+/// (a station's offline sub-CA): names and dotted OIDs that
+/// [`LeafProfileText::to_profile`] parses back. Revocation and AIA URLs are
+/// not carried: certificates issued offline are not published there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeafProfileText {
+    /// Lifetime in seconds (capped at the issuer's `notAfter`).
+    pub validity_seconds: i64,
+    /// `keyUsage` bit names.
+    pub key_usage: Vec<String>,
+    /// `extendedKeyUsage` OIDs, dotted.
+    pub extended_key_usage: Vec<String>,
+    /// SAN templates (`URI:…`, `DNS:…`).
+    pub subject_alt_names: Vec<String>,
+}
+
+impl LeafProfileText {
+    /// The text form of leaf profile `profile`.
+    pub fn of(profile: &Profile) -> Result<Self, PkiError> {
+        if profile.kind.is_ca() {
+            return Err(PkiError::Policy("only leaf profiles can be handed out"));
+        }
+        Ok(Self {
+            validity_seconds: profile.validity_seconds,
+            key_usage: KeyUsageBit::names(profile.key_usage)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            extended_key_usage: profile
+                .extended_key_usage
+                .iter()
+                .map(|eku| eku.0.to_string())
+                .collect(),
+            subject_alt_names: profile
+                .subject_alt_names
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        })
+    }
+
+    /// Parses it back into a checked leaf profile.
+    pub fn to_profile(&self) -> Result<Profile, PkiError> {
+        let mut key_usage = FlagSet::<KeyUsages>::default();
+        for name in &self.key_usage {
+            key_usage |= name.parse::<KeyUsageBit>()?.0;
+        }
+        let profile = Profile {
+            kind: CertificateKind::EndEntity,
+            validity_seconds: self.validity_seconds,
+            key_usage,
+            extended_key_usage: self
+                .extended_key_usage
+                .iter()
+                .map(|oid| oid.parse())
+                .collect::<Result<_, _>>()?,
+            subject_alt_names: self
+                .subject_alt_names
+                .iter()
+                .map(|san| san.parse())
+                .collect::<Result<_, _>>()?,
+            crl_urls: Vec::new(),
+            ocsp_urls: Vec::new(),
+            ca_issuers_urls: Vec::new(),
+            ocsp_no_check: false,
+        };
+        profile.check()?;
+        Ok(profile)
+    }
+}
+
 /// URLs in CDP and AIA must be absolute http(s) or ldap URLs of printable ASCII.
 pub fn check_url(url: &str) -> Result<(), PkiError> {
     let scheme_ok = ["http://", "https://", "ldap://"]
@@ -211,5 +309,48 @@ pub fn check_url(url: &str) -> Result<(), PkiError> {
         Err(PkiError::Policy(
             "distribution point and AIA URLs must be absolute http(s)/ldap URLs",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaf_profile_text_round_trips() -> Result<(), PkiError> {
+        let sans = vec![
+            "URI:urn:dev:{device_id}".parse()?,
+            "DNS:{device_id}.{factory}.example".parse()?,
+        ];
+        let mut profile = Profile::client(3_600, sans);
+        profile.key_usage |= KeyUsages::KeyAgreement;
+        profile.crl_urls.push("http://crl.example/{ca}.crl".into());
+        let text = LeafProfileText::of(&profile)?;
+        assert_eq!(text.key_usage, ["digitalSignature", "keyAgreement"]);
+        assert_eq!(text.extended_key_usage, ["1.3.6.1.5.5.7.3.2"]);
+        let back = text.to_profile()?;
+        assert_eq!(back.key_usage, profile.key_usage);
+        assert_eq!(back.extended_key_usage, profile.extended_key_usage);
+        assert_eq!(back.subject_alt_names.len(), 2);
+        assert_eq!(back.validity_seconds, 3_600);
+        assert!(back.crl_urls.is_empty(), "URLs are not handed out");
+        Ok(())
+    }
+
+    #[test]
+    fn leaf_profile_text_refuses_ca_and_bad_names() {
+        assert!(LeafProfileText::of(&Profile::issuing_ca(YEAR)).is_err());
+        let bad = LeafProfileText {
+            validity_seconds: 60,
+            key_usage: vec!["keyCertSign".into()],
+            extended_key_usage: Vec::new(),
+            subject_alt_names: Vec::new(),
+        };
+        assert!(bad.to_profile().is_err(), "keyCertSign on a leaf");
+        let bad = LeafProfileText {
+            key_usage: vec!["signEverything".into()],
+            ..bad
+        };
+        assert!(bad.to_profile().is_err());
     }
 }

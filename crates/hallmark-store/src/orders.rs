@@ -224,7 +224,8 @@ pub struct OrderRecord {
     /// by a renewal still counts.
     pub issued: u64,
     /// Issuances reserved under the order but not yet completed or failed
-    /// (renewals not counted).
+    /// (renewals not counted), including the units held by open offline
+    /// sub-CAs and not yet imported.
     pub pending: u64,
     /// Requests refused under the order (see [`Store::record_refusal`](crate::Store::record_refusal)).
     pub refused: u64,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use conformance::fixtures::{NOW, TestResult};
 use conformance::{
-    audit, audit_tree, concurrency, issuance, keys, orders, quota, renewals, revocation,
+    audit, audit_tree, concurrency, issuance, keys, offline, orders, quota, renewals, revocation,
     revocation_reads, stations,
 };
 use hallmark_store::{AuditEvent, SqliteStore, Store, StoreError};
@@ -77,6 +77,12 @@ conformance! {
     revocation::revoke_station_stops_credential => revoke_station_stops_credential,
     revocation_reads::selections_for_bulk_revocation => selections_for_bulk_revocation,
     revocation_reads::crl_numbers_grow => crl_numbers_grow,
+    offline::allocation_takes_quota => offline_allocation_takes_quota,
+    offline::bad_allocations_refused => offline_bad_allocations_refused,
+    offline::template_block_reserved => offline_template_block_reserved,
+    offline::import_continues_log => offline_import_continues_log,
+    offline::bad_imports_refused => offline_bad_imports_refused,
+    offline::close_returns_unused_quota => offline_close_returns_unused_quota,
 }
 
 macro_rules! conformance_concurrent {
@@ -184,7 +190,7 @@ async fn wal_mode_and_schema_version() -> TestResult {
     let versions: i64 = conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
         r.get(0)
     })?;
-    assert_eq!(versions, 4);
+    assert_eq!(versions, 5);
     drop(store);
     Ok(())
 }
@@ -204,7 +210,7 @@ async fn newer_schema_refused() -> TestResult {
             err,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 4
+                supported: 5
             }
         ),
         "{err:?}"
@@ -257,7 +263,7 @@ async fn read_only_store_refuses_writes() -> TestResult {
     );
 
     let conn = rusqlite::Connection::open(&path)?;
-    conn.execute("DELETE FROM schema_migrations WHERE version = 4", [])?;
+    conn.execute("DELETE FROM schema_migrations WHERE version = 5", [])?;
     let err = SqliteStore::open_read_only(&path)
         .err()
         .ok_or("an old schema was accepted")?;

@@ -10,6 +10,7 @@ pub mod concurrency;
 pub mod fixtures;
 pub mod issuance;
 pub mod keys;
+pub mod offline;
 pub mod order_fixtures;
 pub mod orders;
 pub mod quota;
