@@ -13,7 +13,7 @@ use std::sync::Arc;
 use conformance::fixtures::{NOW, TestResult, event, setup_cas};
 use conformance::order_fixtures::{ORDER, create, order, order_intent, pattern_order};
 use conformance::{
-    audit, audit_tree, concurrency, issuance, keys, orders, quota, renewals, revocation,
+    audit, audit_tree, concurrency, issuance, keys, offline, orders, quota, renewals, revocation,
     revocation_reads, stations,
 };
 use hallmark_store::{AuditEvent, PgStore, Store, StoreError};
@@ -87,6 +87,12 @@ conformance! {
     revocation::revoke_station_stops_credential => revoke_station_stops_credential,
     revocation_reads::selections_for_bulk_revocation => selections_for_bulk_revocation,
     revocation_reads::crl_numbers_grow => crl_numbers_grow,
+    offline::allocation_takes_quota => offline_allocation_takes_quota,
+    offline::bad_allocations_refused => offline_bad_allocations_refused,
+    offline::template_block_reserved => offline_template_block_reserved,
+    offline::import_continues_log => offline_import_continues_log,
+    offline::bad_imports_refused => offline_bad_imports_refused,
+    offline::close_returns_unused_quota => offline_close_returns_unused_quota,
 }
 
 macro_rules! conformance_concurrent {
