@@ -44,8 +44,8 @@ pub fn in_hierarchy_order(mut keys: Vec<AuthorityKey>) -> Vec<AuthorityKey> {
 fn role_rank(role: KeyRole) -> u8 {
     match role {
         KeyRole::Root => 0,
-        KeyRole::Issuing | KeyRole::OcspResponder => 1,
-        KeyRole::StationCa => 2,
+        KeyRole::Issuing | KeyRole::OcspResponder | KeyRole::OfflineCa => 1,
+        KeyRole::StationCa | KeyRole::StationSubCa => 2,
         KeyRole::Audit => 3,
     }
 }
