@@ -22,7 +22,7 @@
 //!
 //! A transaction that PostgreSQL rolls back (serialization failure,
 //! deadlock) or whose connection broke before the commit is run again, up to
-//! [`MAX_ATTEMPTS`](db::MAX_ATTEMPTS) times. A commit is durable when it
+//! eight times. A commit is durable when it
 //! returns with `synchronous_commit` on (refused at connect when off).
 
 mod api;
