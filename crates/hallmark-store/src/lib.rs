@@ -1,5 +1,6 @@
 //! Hallmark's durable state behind one trait, [`Store`], with a SQLite
-//! backend ([`SqliteStore`]); PostgreSQL follows behind the same trait.
+//! backend ([`SqliteStore`], embedded default) and a PostgreSQL backend
+//! ([`PgStore`], several server nodes on one database; see [`postgres`]).
 //!
 //! # The trait
 //!
