@@ -1,5 +1,6 @@
 //! Hallmark's durable state behind one trait, [`Store`], with a SQLite
-//! backend ([`SqliteStore`]); PostgreSQL follows behind the same trait.
+//! backend ([`SqliteStore`], embedded default) and a PostgreSQL backend
+//! ([`PgStore`], several server nodes on one database; see [`postgres`]).
 //!
 //! # The trait
 //!
@@ -77,6 +78,7 @@ mod error;
 pub mod model;
 pub mod offline;
 pub mod orders;
+pub mod postgres;
 pub mod revocation;
 pub mod sqlite;
 mod store;
@@ -91,6 +93,7 @@ pub use orders::{
     DeviceIdRule, DeviceIdTemplate, NewOrder, OrderRecord, OrderStatus, OrderUnavailable,
     StationCertificate, StationRecord, StationTokenRecord, TemplateValues,
 };
+pub use postgres::PgStore;
 pub use revocation::{
     CertificateId, CertificateSelection, Revocation, RevocationCandidate, RevocationOutcome,
     RevocationTargets, RevokedCertificate, SerialStatus,

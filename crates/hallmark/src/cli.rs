@@ -279,6 +279,10 @@ pub struct StationEnrollArgs {
     /// PKCS#11 token label (with --keys pkcs11).
     #[arg(long, required_if_eq("keys", "pkcs11"))]
     pub pkcs11_token: Option<String>,
+    /// A PostgreSQL database (`postgres://USER@HOST:PORT/DB`, no password)
+    /// instead of the embedded SQLite file; it must hold no hierarchy yet.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -317,6 +321,10 @@ pub struct InitArgs {
     /// PKCS#11 token label (with --keys pkcs11).
     #[arg(long, required_if_eq("keys", "pkcs11"))]
     pub pkcs11_token: Option<String>,
+    /// A PostgreSQL database (`postgres://USER@HOST:PORT/DB`, no password)
+    /// instead of the embedded SQLite file; it must hold no hierarchy yet.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use hallmark_authority::{Authority, Env, Policy};
 use hallmark_keys::{KeyStore, Pkcs11Config, Pkcs11KeyStore, Pkcs11Options, SoftKeyStore};
-use hallmark_store::{SqliteStore, Store};
+use hallmark_store::postgres::DEFAULT_MAX_CONNECTIONS;
+use hallmark_store::{PgStore, SqliteStore, Store};
 
 use crate::config::{Config, KeysConfig, StoreConfig};
 
@@ -101,7 +102,29 @@ pub async fn open_store(home: &Path, store: &StoreConfig) -> Result<Arc<dyn Stor
                     .with_context(|| format!("cannot open the database {}", path.display()))?,
             )
         }
+        StoreConfig::Postgres { .. } => Arc::new(open_postgres(home, store).await?),
     };
     store.migrate().await?;
     Ok(store)
+}
+
+/// Connects to a PostgreSQL store (not migrated), reading its password from
+/// the configured secret source.
+pub async fn open_postgres(home: &Path, store: &StoreConfig) -> Result<PgStore> {
+    let StoreConfig::Postgres {
+        url,
+        password,
+        max_connections,
+    } = store
+    else {
+        anyhow::bail!("the store is not PostgreSQL");
+    };
+    let password = password
+        .as_ref()
+        .map(|source| source.read(home, "PostgreSQL password"))
+        .transpose()?;
+    let max = max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    PgStore::connect(url, password.as_ref().map(|p| p.as_str()), max)
+        .await
+        .context("cannot open the PostgreSQL store")
 }

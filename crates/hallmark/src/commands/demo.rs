@@ -151,6 +151,7 @@ async fn init(home: &Path, env: &Env) -> Result<Arc<dyn KeyStore>> {
         organization: "Hallmark Demo".into(),
         factories: vec![FACTORY.into()],
         keys: KeysChoice::Soft,
+        store: None,
     });
     let config = Config::parse(&text)?;
     let KeysConfig::Soft { dir, .. } = &config.keys else {

@@ -30,7 +30,11 @@ pub async fn run(home: &Path, args: InitArgs) -> Result<()> {
                 token: args.pkcs11_token.clone().unwrap_or_default(),
             },
         },
+        store: args.store.clone(),
     };
+    if let Some(url) = &args.store {
+        config::check_postgres_url(url)?;
+    }
     let text = config::render(&values);
     let config = Config::parse(&text).context("the generated configuration is invalid")?;
     let mut spec = HierarchySpec::new(args.org, args.factories, label_prefix);
@@ -74,6 +78,11 @@ async fn build(
 ) -> Result<()> {
     let keys = open_key_store(staging, &config.keys)?;
     let store = open_store(staging, &config.store).await?;
+    if !store.authority_keys().await?.is_empty() {
+        bail!(
+            "the store already holds a Hallmark CA hierarchy; refusing to add another (use an empty database)"
+        );
+    }
     create_hierarchy(spec, keys.as_ref(), store.as_ref(), env)
         .await
         .context("creating the CA hierarchy failed")?;

@@ -45,6 +45,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     organization: "Acme Devices".into(),
                     factories: vec!["berlin".into(), "shenzhen".into()],
                     keys: config::KeysChoice::Soft,
+                    store: None,
                 })
             );
             Ok(())

@@ -11,13 +11,13 @@ use hallmark_store::{SqliteStore, Store};
 
 use crate::cli::OcspCommand;
 use crate::config::StoreConfig;
-use crate::home::{Home, open_key_store};
+use crate::home::{Home, open_key_store, open_postgres};
 
 pub async fn run(home: &Home, command: OcspCommand) -> Result<()> {
     let OcspCommand::Serve { listen } = command;
     let keys = open_key_store(&home.dir, &home.config.keys)?;
     let service = RevocationService::new(
-        read_only_store(home)?,
+        read_only_store(home).await?,
         keys,
         Env::system().clock,
         home.config.revocation.settings(),
@@ -36,7 +36,7 @@ pub async fn run(home: &Home, command: OcspCommand) -> Result<()> {
 }
 
 /// The configured store, read-only. (Belongs beside `home::open_store`.)
-fn read_only_store(home: &Home) -> Result<Arc<dyn Store>> {
+async fn read_only_store(home: &Home) -> Result<Arc<dyn Store>> {
     Ok(match &home.config.store {
         StoreConfig::Sqlite { path } => {
             let path = home.dir.join(path);
@@ -44,6 +44,10 @@ fn read_only_store(home: &Home) -> Result<Arc<dyn Store>> {
                 SqliteStore::open_read_only(&path)
                     .with_context(|| format!("cannot open the database {}", path.display()))?,
             )
+        }
+        // Only reads are made; give it a read-only role to make that a rule.
+        StoreConfig::Postgres { .. } => {
+            Arc::new(open_postgres(&home.dir, &home.config.store).await?)
         }
     })
 }

@@ -163,6 +163,60 @@ pub enum StoreConfig {
         /// Database file, relative to the home directory.
         path: PathBuf,
     },
+    /// PostgreSQL, shared by several server nodes.
+    Postgres {
+        /// `postgres://USER@HOST:PORT/DB`, without a password.
+        url: String,
+        /// The database password, if the server asks for one (or use
+        /// `PGPASSFILE`-style trust / peer setups and leave it out).
+        #[serde(default)]
+        password: Option<SecretSource>,
+        /// Most connections this process opens (default 16).
+        #[serde(default)]
+        max_connections: Option<usize>,
+    },
+}
+
+impl StoreConfig {
+    /// Checks what serde cannot: no password in the URL, a positive pool.
+    fn check(&self) -> Result<()> {
+        if let Self::Postgres {
+            url,
+            max_connections,
+            ..
+        } = self
+        {
+            check_postgres_url(url)?;
+            if *max_connections == Some(0) {
+                bail!("store.max_connections must be at least 1");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a PostgreSQL URL that is not one, or that carries a password
+/// (the message never repeats the URL).
+pub fn check_postgres_url(url: &str) -> Result<()> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        bail!(
+            "the PostgreSQL store URL must start with postgres:// (postgres://USER@HOST:PORT/DB)"
+        );
+    }
+    let authority = url
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.split(['/', '?']).next().unwrap_or(""));
+    if authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+        || url.contains("password=")
+    {
+        bail!(
+            "the PostgreSQL store URL must not contain a password: name a secret instead \
+             (store.password = {{ env = \"HALLMARK_PG_PASSWORD\" }} or {{ file = \"PATH\" }})"
+        );
+    }
+    Ok(())
 }
 
 /// Where a secret comes from: an environment variable or a file, never argv.
@@ -270,6 +324,7 @@ impl Config {
         let config: Config = toml::from_str(text)?;
         config.profiles()?;
         config.keys.check()?;
+        config.store.check()?;
         config.check_server()?;
         if config.audit.checkpoint_entries == 0 || config.audit.checkpoint_seconds == 0 {
             bail!("audit.checkpoint_entries and audit.checkpoint_seconds must be at least 1");

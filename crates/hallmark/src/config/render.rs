@@ -25,6 +25,9 @@ pub struct InitValues {
     pub factories: Vec<String>,
     /// Key backend.
     pub keys: KeysChoice,
+    /// A PostgreSQL URL (`postgres://USER@HOST:PORT/DB`); `None` for the
+    /// embedded SQLite database.
+    pub store: Option<String>,
 }
 
 fn quoted(s: &str) -> String {
@@ -41,7 +44,16 @@ pub fn render(values: &InitValues) -> String {
         "[organization]\n# Written into the subject (O=) of every certificate.\nname = {}\n",
         quoted(&values.organization)
     );
-    out.push_str(STORE);
+    match &values.store {
+        None => out.push_str(STORE),
+        Some(url) => {
+            let _ = write!(
+                out,
+                "{STORE_INTRO}[store]\nbackend = \"postgres\"\nurl = {}\n{POSTGRES_BODY}\n",
+                quoted(url)
+            );
+        }
+    }
     match &values.keys {
         KeysChoice::Soft => {
             let _ = write!(
@@ -80,13 +92,34 @@ const HEADER: &str = "\
 
 ";
 
+const STORE_INTRO: &str = "\
+# Where issuance records, CA records and the audit log live.
+# SQLite (WAL, synchronous=FULL) is the embedded default; PostgreSQL lets
+# several server nodes share one database (docs/deployment.md).
+";
+
 const STORE: &str = "\
 # Where issuance records, CA records and the audit log live.
-# SQLite (WAL, synchronous=FULL) is the embedded default.
+# SQLite (WAL, synchronous=FULL) is the embedded default; PostgreSQL lets
+# several server nodes share one database (docs/deployment.md).
 [store]
 backend = \"sqlite\"
 path = \"hallmark.db\"
+# The PostgreSQL form (`hallmark init --store postgres://USER@HOST:PORT/DB`):
+# [store]
+# backend = \"postgres\"
+# url = \"postgres://hallmark@db.example.com:5432/hallmark\"
+# password = { env = \"HALLMARK_PG_PASSWORD\" }
+# max_connections = 16
 
+";
+
+const POSTGRES_BODY: &str = "\
+# Never a password in the URL: name where to read it, if the server asks.
+# password = { env = \"HALLMARK_PG_PASSWORD\" }
+# password = { file = \"/run/secrets/hallmark-pg-password\" }
+# Most connections this process opens (default 16).
+# max_connections = 16
 ";
 
 const KEYS_INTRO: &str = "\
@@ -199,6 +232,7 @@ mod tests {
             organization: "Acme \"Devices\"".into(),
             factories: vec!["berlin".into(), "shenzhen".into()],
             keys,
+            store: None,
         }
     }
 
