@@ -63,6 +63,7 @@ conformance! {
     issuance::complete_requires_pending => complete_requires_pending,
     issuance::bad_reservations_refused => bad_reservations_refused,
     issuance::issued_certificates_listed => issued_certificates_listed,
+    issuance::key_origin_is_kept => key_origin_is_kept,
     audit::audit_seq_and_bytes => audit_seq_and_bytes,
     audit::refusal_appends_no_audit_event => refusal_appends_no_audit_event,
     audit_tree::sequencer_lease_is_exclusive => sequencer_lease_is_exclusive,
