@@ -8,7 +8,8 @@
 //! `count` is taken from the order's quota when it is granted (so the order
 //! cannot be over-issued, whatever the station does); for template orders
 //! it gets a block of device ids; every uploaded record is checked
-//! ([`sync`]) before anything is imported.
+//! ([`Authority::sync_offline`](crate::Authority::sync_offline)) before
+//! anything is imported.
 
 mod anomaly;
 mod grant;
