@@ -212,7 +212,7 @@ impl Authority {
         })
     }
 
-    fn profile_for(&self, name: &str, ca_id: &str) -> Result<Profile, AuthorityError> {
+    pub(crate) fn profile_for(&self, name: &str, ca_id: &str) -> Result<Profile, AuthorityError> {
         let mut profile = self
             .policy
             .profiles

@@ -70,7 +70,7 @@ impl Authority {
             }
             other => other?,
         };
-        let profile = self.device_profile_text()?;
+        let profile = self.device_profile_text(&factory)?;
         let now = self.env.clock.now();
         let id = format!("sub-{}", hex::encode(&self.env.random16()[..8]));
         let name = DistinguishedName::new()
@@ -138,14 +138,9 @@ impl Authority {
 
     /// The order profile as text for a station: its URLs are dropped
     /// (offline certificates are not on the CRL or OCSP).
-    pub(crate) fn device_profile_text(&self) -> Result<LeafProfileText, AuthorityError> {
-        let name = &self.policy.order_profile;
-        let profile = self
-            .policy
-            .profiles
-            .get(name)
-            .ok_or_else(|| AuthorityError::UnknownProfile(name.clone()))?;
-        Ok(LeafProfileText::of(profile)?)
+    fn device_profile_text(&self, ca_id: &str) -> Result<LeafProfileText, AuthorityError> {
+        let profile = self.profile_for(&self.policy.order_profile, ca_id)?;
+        Ok(LeafProfileText::of(&profile)?)
     }
 }
 

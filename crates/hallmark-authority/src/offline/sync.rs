@@ -10,11 +10,14 @@
 
 use std::collections::HashSet;
 
+use regex::Regex;
+
 use base64::Engine;
 use hallmark_audit::{CompactTree, Entry, SignedCheckpoint};
 use hallmark_pki::{CertificateView, PublicKey};
 use hallmark_store::{
-    AuditEvent, KeyOrigin, OfflineCaRecord, OfflineCertificate, OfflineImport, StoreError,
+    AuditEvent, KeyOrigin, OfflineCaRecord, OfflineCertificate, OfflineImport, OrderRecord,
+    StoreError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -80,7 +83,29 @@ struct SubCa {
     record: OfflineCaRecord,
     key: PublicKey,
     view: CertificateView,
-    ids: OfflineDeviceIds,
+    order: OrderRecord,
+}
+
+/// The device ids an upload may use: looked up per entry.
+enum AllowedIds {
+    Assigned(HashSet<String>),
+    Pattern(Regex),
+}
+
+impl AllowedIds {
+    fn of(sub: &SubCa) -> Result<Self, AuthorityError> {
+        Ok(match device_ids(&sub.order, &sub.record) {
+            OfflineDeviceIds::Assigned(ids) => Self::Assigned(ids.into_iter().collect()),
+            OfflineDeviceIds::Pattern(p) => Self::Pattern(compile_pattern(&p)?),
+        })
+    }
+
+    fn allows(&self, id: &str) -> bool {
+        match self {
+            Self::Assigned(ids) => ids.contains(id),
+            Self::Pattern(pattern) => pattern.is_match(id),
+        }
+    }
 }
 
 impl Authority {
@@ -173,7 +198,7 @@ impl Authority {
         let order = self.order(&record.order_id).await?;
         Ok(SubCa {
             key: PublicKey::from_spki_der(&view.spki_der)?,
-            ids: device_ids(&order, &record),
+            order,
             view,
             record,
         })
@@ -218,10 +243,7 @@ impl Authority {
                     reason: "stored offline log frontier is inconsistent",
                 })
             })?;
-        let pattern = match &sub.ids {
-            OfflineDeviceIds::Pattern(p) => Some(compile_pattern(p).map_err(Err)?),
-            OfflineDeviceIds::Assigned(_) => None,
-        };
+        let allowed = AllowedIds::of(sub).map_err(Err)?;
         let mut seen = HashSet::new();
         let mut certificates = Vec::with_capacity(upload.entries.len());
         let now = self.env.clock.now();
@@ -235,12 +257,7 @@ impl Authority {
             }
             tree.push(entry.leaf_hash());
             let cert = check_entry(sub, entry, now).map_err(Ok)?;
-            let allowed = match (&sub.ids, &pattern) {
-                (_, Some(pattern)) => pattern.is_match(&cert.device_id),
-                (OfflineDeviceIds::Assigned(ids), None) => ids.contains(&cert.device_id),
-                (OfflineDeviceIds::Pattern(_), None) => false,
-            };
-            if !allowed || !seen.insert(cert.device_id.clone()) {
+            if !allowed.allows(&cert.device_id) || !seen.insert(cert.device_id.clone()) {
                 return Err(Ok(OfflineAnomaly::DeviceIdNotAllowed {
                     seq: entry.seq,
                     device_id: cert.device_id,

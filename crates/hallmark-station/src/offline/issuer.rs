@@ -82,16 +82,6 @@ impl OfflineIssuer {
         &self.grant
     }
 
-    /// Certificates issued so far.
-    pub async fn issued(&self) -> u64 {
-        self.log.lock().await.size
-    }
-
-    /// The sub-CA's signer (for checkpoints).
-    pub fn signer(&self) -> &Arc<dyn hallmark_pki::Signer> {
-        self.key.signer()
-    }
-
     /// Issues a certificate for `csr_pem` (device id `requested` for
     /// pattern grants; the next assigned id otherwise), logs it durably and
     /// returns it as the server would. A key issued before gets its
@@ -128,7 +118,7 @@ impl OfflineIssuer {
             ));
         }
         let device_id = self.device_id(&log, requested)?;
-        if log.by_device.contains_key(&device_id) {
+        if log.by_device.contains(&device_id) {
             return Err(refused(
                 "device_id_taken",
                 format!("device id {device_id:?} already has a certificate"),
@@ -162,8 +152,7 @@ impl OfflineIssuer {
                     .cloned()
                     .ok_or_else(|| refused("count_used", "no assigned device id left".into()))
             }
-            (GrantDeviceIds::Pattern(p), Some(pattern), Some(id)) if pattern.is_match(id) => {
-                let _ = p;
+            (GrantDeviceIds::Pattern(_), Some(pattern), Some(id)) if pattern.is_match(id) => {
                 Ok(id.to_owned())
             }
             (GrantDeviceIds::Pattern(p), _, id) => Err(refused(

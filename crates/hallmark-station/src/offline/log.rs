@@ -4,7 +4,7 @@
 //! before its certificate leaves the station, so a later edit of the file
 //! no longer matches the checkpoints the sub-CA signed when it issued.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -50,8 +50,8 @@ pub(crate) struct Log {
     pub(crate) size: u64,
     /// By public key hash (hex).
     pub(crate) by_key: HashMap<String, IssuedData>,
-    /// Device ids used, with their key hash.
-    pub(crate) by_device: HashMap<String, String>,
+    /// Device ids used.
+    pub(crate) by_device: HashSet<String>,
 }
 
 impl Log {
@@ -72,7 +72,7 @@ impl Log {
             tree: CompactTree::new(),
             size: 0,
             by_key: HashMap::new(),
-            by_device: HashMap::new(),
+            by_device: HashSet::new(),
         };
         for line in read_lines(&path)? {
             log.index(&line.entry)?;
@@ -92,8 +92,7 @@ impl Log {
             .map_err(|e| bad(format!("entry {}: {e}", entry.seq)))?;
         self.size += 1;
         self.tree.push(entry.leaf_hash());
-        self.by_device
-            .insert(data.device_id.clone(), data.public_key_sha256.clone());
+        self.by_device.insert(data.device_id.clone());
         self.by_key.insert(data.public_key_sha256.clone(), data);
         Ok(())
     }
