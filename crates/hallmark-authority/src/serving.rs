@@ -59,9 +59,7 @@ impl Authority {
         let serial = Serial::from_random(self.env.random16());
         let profile = Profile::server(validity_seconds, Vec::new());
         let prepared = PreparedCertificate::prepare(&profile, &subject, serial, now, &ca.key)?;
-        let issued = tokio::task::spawn_blocking(move || prepared.sign())
-            .await
-            .map_err(AuthorityError::Task)??;
+        let issued = crate::steps::sign(prepared).await?;
         let event = AuditEvent::new(
             "server.certificate_issued",
             None,

@@ -171,9 +171,7 @@ impl Authority {
         let serial = Serial::from_random(self.env.random16());
         let profile = Profile::client(validity, Vec::new());
         let prepared = PreparedCertificate::prepare(&profile, &subject, serial, now, &ca.key)?;
-        let issued = tokio::task::spawn_blocking(move || prepared.sign())
-            .await
-            .map_err(AuthorityError::Task)??;
+        let issued = crate::steps::sign(prepared).await?;
         let stored = StationCertificate {
             serial: issued.serial.as_bytes().to_vec(),
             certificate_der: issued.der.clone(),

@@ -193,8 +193,15 @@ impl Steps {
     }
 }
 
-/// Signs on the blocking pool: a PKCS#11 call may block for milliseconds.
-async fn sign(prepared: PreparedCertificate) -> Result<IssuedCertificate, AuthorityError> {
+/// Signs inline with an in-memory key (tens of microseconds, far less than
+/// a hand-off to another thread), otherwise on the blocking pool: a PKCS#11
+/// call may block for milliseconds.
+pub(crate) async fn sign(
+    prepared: PreparedCertificate,
+) -> Result<IssuedCertificate, AuthorityError> {
+    if prepared.signs_in_memory() {
+        return prepared.sign().map_err(AuthorityError::Pki);
+    }
     tokio::task::spawn_blocking(move || prepared.sign())
         .await
         .map_err(AuthorityError::Task)?

@@ -360,4 +360,8 @@ impl Signer for SoftSigner {
             SoftKey::Ed25519(key) => Ok(key.sign(message).as_ref().to_vec()),
         }
     }
+
+    fn signs_in_memory(&self) -> bool {
+        true
+    }
 }

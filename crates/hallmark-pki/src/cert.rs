@@ -204,6 +204,12 @@ impl PreparedCertificate {
         &self.serial
     }
 
+    /// Whether [`sign`](Self::sign) stays in process memory (see
+    /// [`Signer::signs_in_memory`](crate::Signer::signs_in_memory)): an async caller may then sign inline.
+    pub fn signs_in_memory(&self) -> bool {
+        self.signer.signs_in_memory()
+    }
+
     /// Signs the certificate, consuming the prepared value.
     pub fn sign(self) -> Result<IssuedCertificate, PkiError> {
         let signature = self.signer.sign(&self.tbs_der)?;

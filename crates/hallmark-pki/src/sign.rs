@@ -24,6 +24,15 @@ pub trait Signer: Send + Sync + fmt::Debug {
 
     /// Signs `message`.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError>;
+
+    /// `true` when [`sign`](Self::sign) runs in process memory without I/O
+    /// (a software key: tens of microseconds), so an async caller may call
+    /// it on its own task. The default, `false`, is for backends that may
+    /// wait on a device or the network (PKCS#11): callers move them to a
+    /// blocking thread.
+    fn signs_in_memory(&self) -> bool {
+        false
+    }
 }
 
 /// A signing failure reported by a key backend (token removed, session lost, …).

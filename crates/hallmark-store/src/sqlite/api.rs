@@ -54,10 +54,7 @@ impl Store for SqliteStore {
     }
 
     async fn authority_key(&self, id: &str) -> Result<Option<AuthorityKey>, StoreError> {
-        let id = id.to_owned();
-        self.readers
-            .read(move |conn| queries::authority_key(conn, &id))
-            .await
+        self.readers.lookup(|conn| queries::authority_key(conn, id))
     }
 
     async fn reserve_issuance(
@@ -117,10 +114,8 @@ impl Store for SqliteStore {
         &self,
         device_id: &str,
     ) -> Result<Option<CertificateRecord>, StoreError> {
-        let device_id = device_id.to_owned();
         self.readers
-            .read(move |conn| queries::certificate_by_device(conn, &device_id))
-            .await
+            .lookup(|conn| queries::certificate_by_device(conn, device_id))
     }
 
     async fn certificate_by_serial(
@@ -128,20 +123,16 @@ impl Store for SqliteStore {
         ca_id: &str,
         serial: &[u8],
     ) -> Result<Option<CertificateRecord>, StoreError> {
-        let (ca_id, serial) = (ca_id.to_owned(), serial.to_vec());
         self.readers
-            .read(move |conn| queries::certificate_by_serial(conn, &ca_id, &serial))
-            .await
+            .lookup(|conn| queries::certificate_by_serial(conn, ca_id, serial))
     }
 
     async fn device_for_public_key(
         &self,
         public_key_sha256: &[u8; 32],
     ) -> Result<Option<String>, StoreError> {
-        let key = *public_key_sha256;
         self.readers
-            .read(move |conn| queries::live_device_for_key(conn, &key))
-            .await
+            .lookup(|conn| queries::live_device_for_key(conn, public_key_sha256))
     }
 
     async fn pending_issuances(
@@ -216,10 +207,7 @@ impl Store for SqliteStore {
     }
 
     async fn order(&self, id: &str) -> Result<Option<OrderRecord>, StoreError> {
-        let id = id.to_owned();
-        self.readers
-            .read(move |conn| queries_orders::order(conn, &id))
-            .await
+        self.readers.lookup(|conn| queries_orders::order(conn, id))
     }
 
     async fn orders(&self) -> Result<Vec<OrderRecord>, StoreError> {
@@ -250,10 +238,8 @@ impl Store for SqliteStore {
         &self,
         token_sha256: &[u8; 32],
     ) -> Result<Option<StationTokenRecord>, StoreError> {
-        let token = *token_sha256;
         self.readers
-            .read(move |conn| queries_orders::station_token(conn, &token))
-            .await
+            .lookup(|conn| queries_orders::station_token(conn, token_sha256))
     }
 
     async fn enroll_station(
@@ -288,20 +274,16 @@ impl Store for SqliteStore {
     }
 
     async fn station(&self, id: &str) -> Result<Option<StationRecord>, StoreError> {
-        let id = id.to_owned();
         self.readers
-            .read(move |conn| queries_orders::station(conn, &id))
-            .await
+            .lookup(|conn| queries_orders::station(conn, id))
     }
 
     async fn station_by_certificate(
         &self,
         serial: &[u8],
     ) -> Result<Option<StationRecord>, StoreError> {
-        let serial = serial.to_vec();
         self.readers
-            .read(move |conn| queries_orders::station_by_certificate(conn, &serial))
-            .await
+            .lookup(|conn| queries_orders::station_by_certificate(conn, serial))
     }
 
     async fn stations(&self, order_id: Option<&str>) -> Result<Vec<StationRecord>, StoreError> {
@@ -395,17 +377,13 @@ impl Store for SqliteStore {
         ca_id: &str,
         serial: &[u8],
     ) -> Result<Option<SerialStatus>, StoreError> {
-        let (ca_id, serial) = (ca_id.to_owned(), serial.to_vec());
         self.readers
-            .read(move |conn| queries_revocation::status(conn, &ca_id, &serial))
-            .await
+            .lookup(|conn| queries_revocation::status(conn, ca_id, serial))
     }
 
     async fn revocation_version(&self, ca_id: &str) -> Result<AuditSeq, StoreError> {
-        let ca_id = ca_id.to_owned();
         self.readers
-            .read(move |conn| queries_revocation::version(conn, &ca_id))
-            .await
+            .lookup(|conn| queries_revocation::version(conn, ca_id))
     }
 
     async fn next_crl_number(
@@ -433,10 +411,8 @@ impl Store for SqliteStore {
     }
 
     async fn offline_ca(&self, id: &str) -> Result<Option<OfflineCaRecord>, StoreError> {
-        let id = id.to_owned();
         self.readers
-            .read(move |conn| txn_offline::offline_ca(conn, &id))
-            .await
+            .lookup(|conn| txn_offline::offline_ca(conn, id))
     }
 
     async fn import_offline(

@@ -1,5 +1,12 @@
-//! Read-only connections, used on tokio's blocking pool. In WAL mode they
-//! read the last committed state while the writer works.
+//! Read-only connections. In WAL mode they read the last committed state
+//! while the writer works, without waiting for it.
+//!
+//! Two ways to run a query: [`Readers::read`] on tokio's blocking pool, for
+//! scans (listings, CRL candidates, audit pages), and [`Readers::lookup`] on
+//! the calling task, for the indexed point reads of the issuance path. A
+//! point read from the OS page cache takes a few microseconds, much less
+//! than the two thread wake-ups of a hand-off to the blocking pool, which
+//! dominated the profile of an EST run (docs/benchmarks.md).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -10,8 +17,10 @@ use rusqlite::{Connection, OpenFlags};
 use super::BUSY_TIMEOUT;
 use crate::StoreError;
 
-/// Idle connections kept for reuse; more are opened on demand.
-const MAX_IDLE: usize = 4;
+/// Idle connections kept for reuse; more are opened on demand. Sized for
+/// the blocking pool's scans plus one point read per runtime worker: a
+/// connection dropped here loses its prepared statements and schema.
+const MAX_IDLE: usize = 16;
 
 pub(crate) struct Readers {
     path: PathBuf,
@@ -44,6 +53,15 @@ impl Readers {
         tokio::task::spawn_blocking(move || this.with_connection(query))
             .await
             .map_err(|e| StoreError::backend("read task", e))?
+    }
+
+    /// Runs an indexed point `query` on the calling task (see the module
+    /// docs): only for lookups by key that read a handful of pages.
+    pub(crate) fn lookup<T, F>(&self, query: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> rusqlite::Result<T>,
+    {
+        self.with_connection(query)
     }
 
     fn with_connection<T>(
