@@ -8,35 +8,57 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::load::{self, LoadResult, Target};
-use crate::server::{Server, hallmark};
+use crate::load::{self, CsrPool, LoadResult, Target};
+use crate::server::{Node, Server};
 
-/// EST runs at each concurrency; bodies are base64 CSRs, each used once.
+/// One EST level: clients, what the load measured, server CPU ms per
+/// certificate (all nodes together), when /proc could be read.
+pub type Level = (usize, LoadResult, Option<f64>);
+
+/// EST runs at each concurrency against the server and any extra `nodes`
+/// (the workers are spread evenly over all of them; one station identity,
+/// as behind a load balancer). Bodies are base64 CSRs from `pool`, each
+/// sent once.
 pub async fn est(
     server: &mut Server,
-    csrs: &[Vec<u8>],
+    nodes: &[&Node],
+    pool: &mut CsrPool,
     levels: &[usize],
     duration: Duration,
-) -> Result<Vec<(usize, LoadResult, Option<f64>)>> {
+) -> Result<Vec<Level>> {
     let (chain, key) = server.enroll_station().await?;
     let tls = load::tls_config(Some(&server.root_pem), Some((&chain, &key)))?;
     let client = load::client(tls)?;
-    let bodies: Vec<Vec<u8>> = csrs.iter().map(|c| crate::b64(c).into_bytes()).collect();
-    let per_level = bodies.len() / levels.len().max(1);
+    let urls: Vec<String> = std::iter::once(server.https.as_str())
+        .chain(nodes.iter().map(|n| n.https.as_str()))
+        .map(|h| format!("{h}/.well-known/est/simpleenroll"))
+        .collect();
+    let cpu = |server: &Server| -> Option<f64> {
+        let mut total = server.cpu_seconds().ok()?;
+        for n in nodes {
+            total += n.cpu_seconds().ok()?;
+        }
+        Some(total)
+    };
     let mut out = Vec::new();
-    for (i, &c) in levels.iter().enumerate() {
-        // Each level gets its own slice of never-used CSRs.
-        let slice = bodies[i * per_level..(i + 1) * per_level].to_vec();
+    for &c in levels {
+        // Encoded before the timed window; what the run sends is consumed.
+        let bodies: Vec<Vec<u8>> = pool
+            .fresh(duration)?
+            .iter()
+            .map(|c| crate::b64(c).into_bytes())
+            .collect();
         let target = Target {
-            url: format!("{}/.well-known/est/simpleenroll", server.https),
+            urls: urls.clone(),
             content_type: "application/pkcs10",
-            bodies: Arc::new(slice),
+            bodies: Arc::new(bodies),
             replay: false,
         };
-        let cpu_before = server.cpu_seconds().ok();
+        let cpu_before = cpu(server);
         let res = load::run(&client, &target, c, duration).await?;
+        pool.consume(res.used);
         // Server CPU time per issued certificate, ms (utime + stime).
-        let cpu_ms = match (cpu_before, server.cpu_seconds().ok()) {
+        let cpu_ms = match (cpu_before, cpu(server)) {
             (Some(a), Some(b)) if res.ok > 0 => Some((b - a) * 1e3 / res.ok as f64),
             _ => None,
         };
@@ -58,23 +80,20 @@ pub async fn ocsp(
     let csr_path = dir.join("ocsp-device.csr");
     std::fs::write(&csr_path, csr)?;
     let cert = dir.join("ocsp-device.pem");
-    hallmark(
-        &server.bin,
-        &[
-            "--home",
-            h,
-            "issue",
-            "--ca",
-            "f1",
-            "--csr",
-            path(&csr_path)?,
-            "--device-id",
-            "ocsp-bench-1",
-            "--out",
-            path(&cert)?,
-        ],
-    )?;
-    let chain = hallmark(&server.bin, &["--home", h, "ca", "chain", "--ca", "f1"])?;
+    server.cli(&[
+        "--home",
+        h,
+        "issue",
+        "--ca",
+        "f1",
+        "--csr",
+        path(&csr_path)?,
+        "--device-id",
+        "ocsp-bench-1",
+        "--out",
+        path(&cert)?,
+    ])?;
+    let chain = server.cli(&["--home", h, "ca", "chain", "--ca", "f1"])?;
     let end = "-----END CERTIFICATE-----";
     let issuer = chain.split_inclusive(end).next().context("empty chain")?;
     let issuer_path = dir.join("f1.pem");
@@ -101,7 +120,7 @@ pub async fn ocsp(
     let body = std::fs::read(&req)?;
     let client = load::client(load::tls_config(None, None)?)?;
     let target = Target {
-        url: format!("{}/ocsp", server.http),
+        urls: vec![format!("{}/ocsp", server.http)],
         content_type: "application/ocsp-request",
         bodies: Arc::new(vec![body]),
         replay: true,

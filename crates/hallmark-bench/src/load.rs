@@ -28,13 +28,16 @@ pub struct LoadResult {
     pub first_error: Option<String>,
     /// The pool of bodies ran out before the duration elapsed.
     pub exhausted: bool,
+    /// Bodies taken from the pool (sent, successfully or not); 0 with `replay`.
+    pub used: usize,
 }
 
-/// One request template: method POST, this URL, content type, bodies.
+/// One request template: method POST, these URLs, content type, bodies.
 #[derive(Debug)]
 pub struct Target {
-    /// Full URL.
-    pub url: String,
+    /// Full URLs; worker `i` posts to `urls[i % urls.len()]` (several
+    /// server nodes share the workers evenly and one body pool).
+    pub urls: Vec<String>,
     /// `Content-Type` header.
     pub content_type: &'static str,
     /// Bodies; each used once unless `replay`.
@@ -84,14 +87,16 @@ pub async fn run(
     concurrency: usize,
     duration: Duration,
 ) -> Result<LoadResult> {
+    anyhow::ensure!(!target.urls.is_empty(), "no URL to load");
+    anyhow::ensure!(!target.bodies.is_empty(), "no request body to send");
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
+    for w in 0..concurrency {
         let (client, next) = (client.clone(), Arc::clone(&next));
         let (url, ct, bodies, replay) = (
-            target.url.clone(),
+            target.urls[w % target.urls.len()].clone(),
             target.content_type,
             Arc::clone(&target.bodies),
             target.replay,
@@ -151,6 +156,9 @@ pub async fn run(
     let elapsed = start.elapsed().as_secs_f64();
     all.sort_by(f64::total_cmp);
     result.ok = all.len();
+    if !target.replay {
+        result.used = next.load(Ordering::Relaxed).min(target.bodies.len());
+    }
     result.per_s = all.len() as f64 / elapsed;
     result.p50_ms = percentile(&all, 0.50);
     result.p99_ms = percentile(&all, 0.99);
@@ -166,8 +174,87 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// `n` P-256 CSRs (DER) made with rcgen on all cores, outside any timed window.
-pub fn make_csrs(n: usize, threads: usize) -> Result<Vec<Vec<u8>>> {
+/// Never-used P-256 CSRs for the issuance runs, generated ahead of each
+/// timed window and sized from a rate ceiling, so that no run can drain it.
+///
+/// Each run borrows [`CsrPool::fresh`] (topped up first if short), then
+/// [`CsrPool::consume`]s what it actually sent: a CSR, and so a key, is sent
+/// to a server at most once in the whole bench run.
+#[derive(Debug)]
+pub struct CsrPool {
+    csrs: Vec<Vec<u8>>,
+    next: usize,
+    threads: usize,
+    /// Issuance rate no run is expected to beat, per second.
+    ceiling: f64,
+    /// Time spent generating, for the log.
+    pub generated_s: f64,
+}
+
+impl CsrPool {
+    /// Headroom over the ceiling.
+    const MARGIN: f64 = 1.5;
+
+    /// An empty pool; `ceiling` is the assumed top issuance rate until
+    /// [`CsrPool::set_ceiling`] gives a measured one.
+    pub fn new(threads: usize, ceiling: f64) -> Self {
+        Self {
+            csrs: Vec::new(),
+            next: 0,
+            threads,
+            ceiling,
+            generated_s: 0.0,
+        }
+    }
+
+    /// Sets the rate ceiling (the crypto floor: a server does at least the
+    /// floor's work per certificate on the same cores, and so does cfssl).
+    pub fn set_ceiling(&mut self, per_s: f64) {
+        self.ceiling = per_s.max(1.0);
+    }
+
+    fn ensure(&mut self, n: usize) -> Result<()> {
+        let have = self.csrs.len() - self.next;
+        if have < n {
+            let t = Instant::now();
+            let more = make_csrs(n - have, self.threads, self.csrs.len())?;
+            self.csrs.extend(more);
+            self.generated_s += t.elapsed().as_secs_f64();
+        }
+        Ok(())
+    }
+
+    /// At least `n` CSRs that may have been used before (in-process and
+    /// CLI measurements, where reuse does not matter).
+    pub fn any(&mut self, n: usize) -> Result<&[Vec<u8>]> {
+        if self.csrs.len() < n {
+            self.ensure(n - self.next)?;
+        }
+        Ok(&self.csrs[..n])
+    }
+
+    /// Never-used CSRs for a run of `duration`: the ceiling × duration ×
+    /// 1.5 plus 512. Not consumed until [`CsrPool::consume`].
+    pub fn fresh(&mut self, duration: Duration) -> Result<&[Vec<u8>]> {
+        let n = (self.ceiling * duration.as_secs_f64() * Self::MARGIN).ceil() as usize + 512;
+        self.ensure(n)?;
+        Ok(&self.csrs[self.next..self.next + n])
+    }
+
+    /// Marks the first `n` fresh CSRs as used.
+    pub fn consume(&mut self, n: usize) {
+        self.next = (self.next + n).min(self.csrs.len());
+    }
+
+    /// CSRs sent to a server so far.
+    pub fn consumed(&self) -> usize {
+        self.next
+    }
+}
+
+/// `n` P-256 CSRs (DER) made with rcgen on all cores, outside any timed
+/// window; common names `bench-<first + i>`.
+pub fn make_csrs(n: usize, threads: usize, first: usize) -> Result<Vec<Vec<u8>>> {
     let per = n.div_ceil(threads.max(1));
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads.max(1))
@@ -177,9 +264,10 @@ pub fn make_csrs(n: usize, threads: usize) -> Result<Vec<Vec<u8>>> {
                         .map(|i| {
                             let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
                             let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
-                            params
-                                .distinguished_name
-                                .push(rcgen::DnType::CommonName, format!("bench-{t}-{i}"));
+                            params.distinguished_name.push(
+                                rcgen::DnType::CommonName,
+                                format!("bench-{}", first + t * per + i),
+                            );
                             Ok(params.serialize_request(&key)?.der().to_vec())
                         })
                         .collect()

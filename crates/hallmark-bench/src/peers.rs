@@ -125,7 +125,7 @@ pub async fn cfssl(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let target = Target {
-        url,
+        urls: vec![url],
         content_type: "application/json",
         bodies: Arc::new(bodies),
         replay: false,

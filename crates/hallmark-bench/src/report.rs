@@ -100,8 +100,34 @@ pub fn table(r: &Results) -> String {
             fmt(Some(goal))
         );
     }
-    if let Some(x) = ratio("est_c32_certs_per_s", "openssl_cli_certs_per_s") {
-        let _ = writeln!(s, "\nEST c32 / `openssl x509 -req` CLI: {}×", fmt(Some(x)));
+    // Informational ratios from the same run (no targets in issue #8).
+    let info = [
+        (
+            "EST c32 / `openssl x509 -req` CLI",
+            ratio("est_c32_certs_per_s", "openssl_cli_certs_per_s"),
+        ),
+        (
+            "EST SoftHSM2 c32 / EST soft c32",
+            ratio("est_softhsm_c32_certs_per_s", "est_c32_certs_per_s"),
+        ),
+        (
+            "EST PostgreSQL 1 node c32 / EST SQLite c32",
+            ratio("pg1_c32_certs_per_s", "est_c32_certs_per_s"),
+        ),
+        (
+            "EST PostgreSQL 2 nodes c32 / 1 node c32",
+            ratio("pg2_c32_certs_per_s", "pg1_c32_certs_per_s"),
+        ),
+    ];
+    let info: Vec<_> = info
+        .iter()
+        .filter_map(|(name, v)| Some((name, (*v)?)))
+        .collect();
+    if !info.is_empty() {
+        s.push_str("\nInformational ratios (no target):\n");
+        for (name, x) in info {
+            let _ = writeln!(s, "- {name}: {}×", fmt(Some(x)));
+        }
     }
     if !r.notes.is_empty() {
         s.push_str("\nNotes:\n");
