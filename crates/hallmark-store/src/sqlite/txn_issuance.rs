@@ -252,14 +252,16 @@ pub(crate) fn complete_issuance(
     validity: (i64, i64),
     event: &PreparedEvent,
 ) -> Result<AuditSeq, StoreError> {
-    expect_pending(conn, ca_id, serial)?;
-    refuse_if_station_revoked(conn, ca_id, serial)?;
-    expect_one_changed(
-        "update issuance",
-        conn.prepare_cached(
+    // One statement on the hot path: the record must be pending and its
+    // station (if any) not revoked. Only when nothing changed do the
+    // look-ups below say which rule refused it.
+    let changed = conn
+        .prepare_cached(
             "UPDATE certificates SET status = 'issued', certificate_der = ?3, \
              not_before = ?4, not_after = ?5, issued_at = ?6 \
-             WHERE ca_id = ?1 AND serial = ?2 AND status = 'pending'",
+             WHERE ca_id = ?1 AND serial = ?2 AND status = 'pending' \
+             AND NOT EXISTS (SELECT 1 FROM stations s \
+                 WHERE s.id = certificates.station_id AND s.revoked_at IS NOT NULL)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -270,8 +272,16 @@ pub(crate) fn complete_issuance(
                 validity.1,
                 event.at
             ])
-        }),
-    )?;
+        })
+        .map_err(db("update issuance"))?;
+    if changed != 1 {
+        expect_pending(conn, ca_id, serial)?;
+        refuse_if_station_revoked(conn, ca_id, serial)?;
+        return Err(StoreError::backend_message(
+            "update issuance",
+            format!("{changed} rows changed for {ca_id}/{}", Hex(serial)),
+        ));
+    }
     update_order_of(conn, ca_id, serial, "issued = issued + 1")?;
     append_audit(conn, event)
 }
