@@ -30,6 +30,9 @@ pub struct LoadResult {
     pub exhausted: bool,
     /// Bodies taken from the pool (sent, successfully or not); 0 with `replay`.
     pub used: usize,
+    /// CPU time of this (load generator) process per successful request,
+    /// milliseconds: what the client side costs on the shared cores.
+    pub client_cpu_ms: Option<f64>,
 }
 
 /// One request template: method POST, these URLs, content type, bodies.
@@ -90,6 +93,7 @@ pub async fn run(
     anyhow::ensure!(!target.urls.is_empty(), "no URL to load");
     anyhow::ensure!(!target.bodies.is_empty(), "no request body to send");
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = crate::server::cpu_seconds(std::process::id()).ok();
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
@@ -160,6 +164,13 @@ pub async fn run(
         result.used = next.load(Ordering::Relaxed).min(target.bodies.len());
     }
     result.per_s = all.len() as f64 / elapsed;
+    if let (Some(a), Ok(b), true) = (
+        cpu_before,
+        crate::server::cpu_seconds(std::process::id()),
+        result.ok > 0,
+    ) {
+        result.client_cpu_ms = Some((b - a) * 1e3 / result.ok as f64);
+    }
     result.p50_ms = percentile(&all, 0.50);
     result.p99_ms = percentile(&all, 0.99);
     Ok(result)

@@ -131,6 +131,8 @@ async fn main() -> Result<()> {
     match floor::crypto_floor(&floor_csrs, secs(1, 3), threads) {
         Ok(v) => {
             r.set("crypto_floor_certs_per_s", v);
+            // CPU per certificate of the floor (all threads busy).
+            r.set("crypto_floor_cpu_ms_per_cert", threads as f64 * 1e3 / v);
             pool.set_ceiling(v);
         }
         Err(e) => r.fail(&["crypto_floor_certs_per_s"], &e),
@@ -168,8 +170,14 @@ async fn main() -> Result<()> {
         std::fs::create_dir_all(&cfssl_dir)?;
         let csrs = pool.fresh(secs(2, 5))?.to_vec();
         match peers::cfssl(&cfssl_dir, &csrs, 32, secs(2, 5)).await {
-            Ok(res) => {
+            Ok((res, server_cpu)) => {
                 pool.consume(res.used);
+                if let Some(cpu) = server_cpu {
+                    r.set("cfssl_c32_server_cpu_ms_per_cert", cpu);
+                }
+                if let Some(cpu) = res.client_cpu_ms {
+                    r.set("cfssl_c32_client_cpu_ms_per_cert", cpu);
+                }
                 r.set("cfssl_c32_certs_per_s", res.per_s);
                 r.set("cfssl_c32_p99_ms", res.p99_ms);
                 report::caveats(&mut r, "cfssl_c32_certs_per_s", &res);
@@ -227,6 +235,9 @@ async fn main() -> Result<()> {
 fn record_level(r: &mut Results, prefix: &str, res: &load::LoadResult, cpu_ms: Option<f64>) {
     if let Some(cpu) = cpu_ms {
         r.set(&format!("{prefix}_server_cpu_ms_per_cert"), cpu);
+    }
+    if let Some(cpu) = res.client_cpu_ms {
+        r.set(&format!("{prefix}_client_cpu_ms_per_cert"), cpu);
     }
     r.set(&format!("{prefix}_certs_per_s"), res.per_s);
     r.set(&format!("{prefix}_p50_ms"), res.p50_ms);

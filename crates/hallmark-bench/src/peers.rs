@@ -20,6 +20,11 @@ fn run(cmd: &mut Command) -> Result<()> {
 
 /// A P-256 CA made with openssl in `dir`: (`ca.pem`, `ca.key`).
 pub fn openssl_ca(dir: &Path) -> Result<()> {
+    openssl_ca_named(dir, "ca", "Bench Peer CA")
+}
+
+/// A P-256 CA `<name>.pem` / `<name>.key` in `dir`.
+fn openssl_ca_named(dir: &Path, name: &str, cn: &str) -> Result<()> {
     run(Command::new("openssl")
         .args([
             "req",
@@ -30,10 +35,72 @@ pub fn openssl_ca(dir: &Path) -> Result<()> {
             "ec_paramgen_curve:P-256",
             "-nodes",
         ])
-        .args(["-subj", "/CN=Bench Peer CA", "-days", "3650", "-keyout"])
-        .arg(dir.join("ca.key"))
+        .arg("-subj")
+        .arg(format!("/CN={cn}"))
+        .args(["-days", "3650", "-keyout"])
+        .arg(dir.join(format!("{name}.key")))
         .arg("-out")
-        .arg(dir.join("ca.pem")))
+        .arg(dir.join(format!("{name}.pem"))))
+}
+
+/// A P-256 leaf `<name>.pem` / `<name>.key` in `dir`, issued by
+/// `tls-ca` with the X.509v3 extension lines `ext`.
+fn openssl_leaf(dir: &Path, name: &str, cn: &str, ext: &str) -> Result<()> {
+    let (csr, ext_file) = (
+        dir.join(format!("{name}.csr")),
+        dir.join(format!("{name}.ext")),
+    );
+    std::fs::write(&ext_file, ext)?;
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-subj"])
+        .arg(format!("/CN={cn}"))
+        .arg("-keyout")
+        .arg(dir.join(format!("{name}.key")))
+        .arg("-out")
+        .arg(&csr))?;
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-in"])
+        .arg(&csr)
+        .arg("-CA")
+        .arg(dir.join("tls-ca.pem"))
+        .arg("-CAkey")
+        .arg(dir.join("tls-ca.key"))
+        .args(["-CAcreateserial", "-days", "30", "-extfile"])
+        .arg(&ext_file)
+        .arg("-out")
+        .arg(dir.join(format!("{name}.pem"))))
+}
+
+/// TLS material for `cfssl serve`, so it faces the same HTTPS + client
+/// certificate load as Hallmark's EST: a TLS CA, a server certificate for
+/// 127.0.0.1 and a client certificate.
+fn cfssl_tls(dir: &Path) -> Result<rustls::ClientConfig> {
+    openssl_ca_named(dir, "tls-ca", "Bench TLS CA")?;
+    openssl_leaf(
+        dir,
+        "tls-server",
+        "127.0.0.1",
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )?;
+    openssl_leaf(
+        dir,
+        "tls-client",
+        "bench-client",
+        "extendedKeyUsage=clientAuth\n",
+    )?;
+    let read = |f: &str| std::fs::read(dir.join(f));
+    load::tls_config(
+        Some(&read("tls-ca.pem")?),
+        Some((&read("tls-client.pem")?, &read("tls-client.key")?)),
+    )
 }
 
 /// `openssl x509 -req` certificates per second, one process each, sequential.
@@ -74,7 +141,7 @@ pub async fn cfssl(
     csrs: &[Vec<u8>],
     concurrency: usize,
     duration: Duration,
-) -> Result<LoadResult> {
+) -> Result<(LoadResult, Option<f64>)> {
     let bin = which("cfssl").context("cfssl is not installed (Debian package golang-cfssl)")?;
     openssl_ca(dir)?;
     let config = dir.join("cfssl.json");
@@ -82,6 +149,7 @@ pub async fn cfssl(
         &config,
         r#"{"signing":{"default":{"expiry":"8760h","usages":["digital signature","client auth"]}}}"#,
     )?;
+    let tls = cfssl_tls(dir)?;
     let port = crate::server::free_port()?;
     let child = Command::new(bin)
         .args([
@@ -96,15 +164,25 @@ pub async fn cfssl(
         .arg(format!("-ca={}", dir.join("ca.pem").display()))
         .arg(format!("-ca-key={}", dir.join("ca.key").display()))
         .arg(format!("-config={}", config.display()))
+        .arg(format!(
+            "-tls-cert={}",
+            dir.join("tls-server.pem").display()
+        ))
+        .arg(format!("-tls-key={}", dir.join("tls-server.key").display()))
+        .arg(format!(
+            "-mutual-tls-ca={}",
+            dir.join("tls-ca.pem").display()
+        ))
         .stdout(Stdio::null())
         .stderr(Stdio::from(std::fs::File::create(dir.join("cfssl.log"))?))
         .spawn()?;
+    let pid = child.id();
     let _guard = Guard(child);
-    let client = load::client(load::tls_config(None, None)?)?;
-    let url = format!("http://127.0.0.1:{port}/api/v1/cfssl/sign");
+    let client = load::client(tls)?;
+    let url = format!("https://127.0.0.1:{port}/api/v1/cfssl/sign");
     let start = Instant::now();
     while client
-        .get(format!("http://127.0.0.1:{port}/"))
+        .get(format!("https://127.0.0.1:{port}/"))
         .send()
         .await
         .is_err()
@@ -130,7 +208,13 @@ pub async fn cfssl(
         bodies: Arc::new(bodies),
         replay: false,
     };
-    load::run(&client, &target, concurrency, duration).await
+    let before = crate::server::cpu_seconds(pid).ok();
+    let res = load::run(&client, &target, concurrency, duration).await?;
+    let server_cpu_ms = match (before, crate::server::cpu_seconds(pid).ok()) {
+        (Some(a), Some(b)) if res.ok > 0 => Some((b - a) * 1e3 / res.ok as f64),
+        _ => None,
+    };
+    Ok((res, server_cpu_ms))
 }
 
 /// The path of `name` on `$PATH`.

@@ -107,6 +107,20 @@ pub fn table(r: &Results) -> String {
             ratio("est_c32_certs_per_s", "openssl_cli_certs_per_s"),
         ),
         (
+            "crypto floor CPU / EST c32 server CPU, per certificate",
+            ratio(
+                "crypto_floor_cpu_ms_per_cert",
+                "est_c32_server_cpu_ms_per_cert",
+            ),
+        ),
+        (
+            "cfssl c32 server CPU / EST c32 server CPU, per certificate",
+            ratio(
+                "cfssl_c32_server_cpu_ms_per_cert",
+                "est_c32_server_cpu_ms_per_cert",
+            ),
+        ),
+        (
             "EST SoftHSM2 c32 / EST soft c32",
             ratio("est_softhsm_c32_certs_per_s", "est_c32_certs_per_s"),
         ),
