@@ -21,19 +21,6 @@ pub struct Database {
     pub url: String,
 }
 
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{name}{query}", &base[..authority_end])
-}
-
 /// One statement on `url` (5 s to connect, 30 s to run).
 async fn execute(url: &str, sql: &str) -> Result<()> {
     let (client, connection) = tokio::time::timeout(
@@ -65,7 +52,7 @@ impl Database {
             .await
             .context(HINT)?;
         Ok(Self {
-            url: with_database(admin_url, &name),
+            url: hallmark_testkit::postgres::with_database(admin_url, &name),
             admin_url: admin_url.to_owned(),
             name,
         })
@@ -78,19 +65,5 @@ impl Database {
             &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
         )
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn replaces_the_database_name() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
-            "postgres://postgres@127.0.0.1:5432/t1"
-        );
-        assert_eq!(with_database("postgres://u@h", "t3"), "postgres://u@h/t3");
     }
 }
