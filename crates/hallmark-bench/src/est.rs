@@ -58,10 +58,7 @@ pub async fn est(
         let res = load::run(&client, &target, c, duration).await?;
         pool.consume(res.used);
         // Server CPU time per issued certificate, ms (utime + stime).
-        let cpu_ms = match (cpu_before, cpu(server)) {
-            (Some(a), Some(b)) if res.ok > 0 => Some((b - a) * 1e3 / res.ok as f64),
-            _ => None,
-        };
+        let cpu_ms = crate::server::cpu_ms_per(cpu_before, cpu(server), res.ok);
         out.push((c, res, cpu_ms));
     }
     Ok(out)

@@ -164,13 +164,8 @@ pub async fn run(
         result.used = next.load(Ordering::Relaxed).min(target.bodies.len());
     }
     result.per_s = all.len() as f64 / elapsed;
-    if let (Some(a), Ok(b), true) = (
-        cpu_before,
-        crate::server::cpu_seconds(std::process::id()),
-        result.ok > 0,
-    ) {
-        result.client_cpu_ms = Some((b - a) * 1e3 / result.ok as f64);
-    }
+    let cpu_after = crate::server::cpu_seconds(std::process::id()).ok();
+    result.client_cpu_ms = crate::server::cpu_ms_per(cpu_before, cpu_after, result.ok);
     result.p50_ms = percentile(&all, 0.50);
     result.p99_ms = percentile(&all, 0.99);
     Ok(result)

@@ -210,10 +210,8 @@ pub async fn cfssl(
     };
     let before = crate::server::cpu_seconds(pid).ok();
     let res = load::run(&client, &target, concurrency, duration).await?;
-    let server_cpu_ms = match (before, crate::server::cpu_seconds(pid).ok()) {
-        (Some(a), Some(b)) if res.ok > 0 => Some((b - a) * 1e3 / res.ok as f64),
-        _ => None,
-    };
+    let after = crate::server::cpu_seconds(pid).ok();
+    let server_cpu_ms = crate::server::cpu_ms_per(before, after, res.ok);
     Ok((res, server_cpu_ms))
 }
 

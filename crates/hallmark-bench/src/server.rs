@@ -326,6 +326,15 @@ pub fn cpu_seconds(pid: u32) -> Result<f64> {
     Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 
+/// CPU milliseconds per request between two [`cpu_seconds`] readings;
+/// `None` if a reading failed or nothing succeeded.
+pub fn cpu_ms_per(before: Option<f64>, after: Option<f64>, requests: usize) -> Option<f64> {
+    match (before, after) {
+        (Some(a), Some(b)) if requests > 0 => Some((b - a) * 1e3 / requests as f64),
+        _ => None,
+    }
+}
+
 /// The passphrase for child processes the benches start themselves.
 pub fn passphrase() -> &'static str {
     PASSPHRASE
