@@ -205,7 +205,7 @@ impl PreparedCertificate {
     }
 
     /// Whether [`sign`](Self::sign) stays in process memory (see
-    /// [`Signer::signs_in_memory`](crate::Signer::signs_in_memory)): an async caller may then sign inline.
+    /// [`Signer::signs_in_memory`]): an async caller may then sign inline.
     pub fn signs_in_memory(&self) -> bool {
         self.signer.signs_in_memory()
     }
