@@ -43,20 +43,24 @@ async fn eight_stations_racing_for_one_order_get_exactly_its_quantity() {
     for token in &tokens {
         stations.push(Station::enroll(&server, &root, token).await);
     }
+    // Every CSR is made before the first request, and the requests go out
+    // round-robin over the stations: otherwise the first stations' requests
+    // run while the last stations' CSRs are still being made, and a fast
+    // server hands out the whole quota before the last station asks.
+    let clients: Vec<_> = stations.iter().map(|s| s.client(&root)).collect();
+    let csrs: Vec<String> = (0..STATIONS * PER_STATION)
+        .map(|_| rcgen_csr("device").1)
+        .collect();
     let mut tasks = Vec::new();
-    for station in &stations {
-        let client = station.client(&root);
-        for _ in 0..PER_STATION {
-            let (_, csr) = rcgen_csr("device");
-            let request = client
-                .post(server.url("/api/v1/enroll"))
-                .json(&json!({ "csr": csr }));
-            tasks.push(tokio::spawn(async move {
-                let response = request.send().await.unwrap();
-                let status = response.status().as_u16();
-                (status, response.json::<Value>().await.unwrap())
-            }));
-        }
+    for (i, csr) in csrs.into_iter().enumerate() {
+        let request = clients[i % STATIONS]
+            .post(server.url("/api/v1/enroll"))
+            .json(&json!({ "csr": csr }));
+        tasks.push(tokio::spawn(async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }));
     }
 
     let (mut issued, mut exhausted) = (Vec::new(), 0);
