@@ -73,18 +73,21 @@ impl Journal {
     }
 
     /// Records `entry` durably.
-    pub(crate) fn save(&self, chip_id: &str, entry: &Entry) -> Result<(), Failure> {
-        let failed =
-            |e: String| Failure::Check("journal_failed", format!("the station journal: {e}"));
-        std::fs::create_dir_all(&self.dir).map_err(|e| failed(e.to_string()))?;
-        let json = serde_json::to_vec_pretty(entry).map_err(|e| failed(e.to_string()))?;
-        write_atomic(&self.path(chip_id), &json, 0o600).map_err(|e| failed(error_chain(&e)))
+    pub(crate) async fn save(&self, chip_id: &str, entry: &Entry) -> Result<(), Failure> {
+        self.write(self.path(chip_id), serde_json::to_vec_pretty(entry))
+            .await
     }
 
-    /// Forgets `chip_id` (the device is locked).
-    pub(crate) fn remove(&self, chip_id: &str) {
-        let _ = std::fs::remove_file(self.path(chip_id));
-        let _ = std::fs::remove_file(self.key_path(chip_id));
+    /// Forgets `chip_id` (the device is locked). Best effort: a stale entry
+    /// is only read for a device in state INSTALLED or VERIFIED.
+    pub(crate) async fn remove(&self, chip_id: &str) {
+        let paths = [self.path(chip_id), self.key_path(chip_id)];
+        let _ = tokio::task::spawn_blocking(move || {
+            for path in paths {
+                let _ = std::fs::remove_file(path);
+            }
+        })
+        .await;
     }
 
     fn key_path(&self, chip_id: &str) -> PathBuf {
@@ -98,11 +101,24 @@ impl Journal {
     }
 
     /// Records durably that the station installs `entry`'s key on `chip_id`.
-    pub(crate) fn save_key(&self, chip_id: &str, entry: &KeyEntry) -> Result<(), Failure> {
+    pub(crate) async fn save_key(&self, chip_id: &str, entry: &KeyEntry) -> Result<(), Failure> {
+        self.write(self.key_path(chip_id), serde_json::to_vec_pretty(entry))
+            .await
+    }
+
+    /// Writes `json` to `path` atomically and durably, on the blocking
+    /// pool: an fsync takes milliseconds, and the station's runtime drives
+    /// every other fixture meanwhile.
+    async fn write(&self, path: PathBuf, json: serde_json::Result<Vec<u8>>) -> Result<(), Failure> {
         let failed =
             |e: String| Failure::Check("journal_failed", format!("the station journal: {e}"));
-        std::fs::create_dir_all(&self.dir).map_err(|e| failed(e.to_string()))?;
-        let json = serde_json::to_vec_pretty(entry).map_err(|e| failed(e.to_string()))?;
-        write_atomic(&self.key_path(chip_id), &json, 0o600).map_err(|e| failed(error_chain(&e)))
+        let json = json.map_err(|e| failed(e.to_string()))?;
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir).map_err(|e| failed(e.to_string()))?;
+            write_atomic(&path, &json, 0o600).map_err(|e| failed(error_chain(&e)))
+        })
+        .await
+        .map_err(|e| failed(e.to_string()))?
     }
 }

@@ -96,7 +96,7 @@ impl Session<'_> {
                 key_origin: KeyOrigin::Station.name().into(),
                 public_key_sha256: hash.clone(),
             };
-            journal.save_key(chip_id, &entry)?;
+            journal.save_key(chip_id, &entry).await?;
         }
         self.record.key_origin = KeyOrigin::Station;
         let request = Request::ImportKey {

@@ -69,15 +69,13 @@ impl Session<'_> {
             self.record.device_id = Some(entry.device_id.clone());
             self.record.serial = Some(entry.serial.clone());
             self.record.resumed = true;
-            let result = self
-                .finish(
-                    &hello.chip_id,
-                    &entry.device_id,
-                    &entry.serial,
-                    chain,
-                    &spki,
-                )
-                .await;
+            let result = match self.ctx.verifier.check(&chain, &spki, &entry.device_id) {
+                Ok(()) => {
+                    self.finish(&hello.chip_id, &entry.device_id, &entry.serial, chain)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
             self.tell_not_installed(&result, &entry.device_id, &entry.serial)
                 .await;
             return result;
@@ -174,21 +172,20 @@ impl Session<'_> {
                 key_origin: self.record.key_origin.name().into(),
                 public_key_sha256: Some(spki_sha256(spki)),
             };
-            journal.save(chip_id, &entry)?;
+            journal.save(chip_id, &entry).await?;
         }
-        self.finish(chip_id, device_id, serial, chain, spki).await
+        self.finish(chip_id, device_id, serial, chain).await
     }
 
-    /// INSTALL → VERIFY → LOCK → report, for a chain already checked.
+    /// INSTALL → VERIFY → LOCK → report, for a chain the caller checked
+    /// against the device's key and id.
     async fn finish(
         &mut self,
         chip_id: &str,
         device_id: &str,
         serial: &str,
         chain: Vec<Vec<u8>>,
-        spki: &[u8],
     ) -> Result<(), Failure> {
-        self.ctx.verifier.check(&chain, spki, device_id)?;
         let refs: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
         let install = Request::Install(Install {
             chain: CertChain::new(&refs),
@@ -202,7 +199,7 @@ impl Session<'_> {
         self.verify(&chain[0]).await?;
         self.lock().await?;
         if let Some(journal) = &self.ctx.journal {
-            journal.remove(chip_id);
+            journal.remove(chip_id).await;
         }
         self.record.chain_der = chain;
         if self.ctx.offline.is_some() {
