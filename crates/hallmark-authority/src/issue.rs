@@ -102,6 +102,9 @@ pub struct Authority {
     pub(crate) env: Env,
     pub(crate) policy: Policy,
     issuers: Mutex<HashMap<String, Arc<CachedIssuer>>>,
+    /// Held while a CA key is opened, so that concurrent first requests
+    /// open it once: decrypting a software key costs a scrypt derivation.
+    opening: tokio::sync::Mutex<()>,
 }
 
 impl Authority {
@@ -113,6 +116,7 @@ impl Authority {
             env,
             policy,
             issuers: Mutex::new(HashMap::new()),
+            opening: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -248,6 +252,26 @@ impl Authority {
         Ok(ca)
     }
 
+    /// Opens every unexpired issuing CA's key now rather than on its first
+    /// request, which would otherwise wait for it (a software key costs a
+    /// scrypt derivation, an HSM a login). A key that does not open is
+    /// logged and left to fail its own requests: one broken factory CA must
+    /// not stop the others. Returns how many opened.
+    pub async fn open_issuing_cas(&self) -> Result<usize, AuthorityError> {
+        let now = self.env.clock.now();
+        let mut opened = 0;
+        for ca in self.store.authority_keys().await? {
+            if ca.role != KeyRole::Issuing || ca.not_after.is_some_and(|t| t <= now) {
+                continue;
+            }
+            match self.issuer(&ca.id).await {
+                Ok(_) => opened += 1,
+                Err(error) => tracing::warn!(ca = %ca.id, %error, "cannot open the issuing CA key"),
+            }
+        }
+        Ok(opened)
+    }
+
     /// The issuing CA `id`: its signer and chain, opened once and cached.
     pub(crate) async fn issuer(&self, id: &str) -> Result<Arc<CachedIssuer>, AuthorityError> {
         self.signing_ca(id, KeyRole::Issuing).await
@@ -259,15 +283,12 @@ impl Authority {
         id: &str,
         role: KeyRole,
     ) -> Result<Arc<CachedIssuer>, AuthorityError> {
-        let cached = self.lock_issuers().get(id).cloned();
-        if let Some(issuer) = cached {
-            if issuer.role != role {
-                return Err(AuthorityError::NotAnIssuingCa {
-                    id: id.to_string(),
-                    role: issuer.role.as_str().to_string(),
-                });
-            }
-            return Ok(issuer);
+        if let Some(cached) = self.cached_issuer(id, role) {
+            return cached;
+        }
+        let _opening = self.opening.lock().await;
+        if let Some(cached) = self.cached_issuer(id, role) {
+            return cached;
         }
         let ca = self.ca_with_role(id, role).await?;
         let corrupt = |reason| AuthorityError::CorruptCa {
@@ -285,12 +306,41 @@ impl Authority {
         let issuer = Arc::new(CachedIssuer {
             role,
             subject_der: hallmark_pki::CertificateView::parse(der)?.subject_der,
-            key: IssuerKey::from_certificate(der, self.keys.signer(&uri)?)?,
+            key: IssuerKey::from_certificate(der, self.open_signer(uri).await?)?,
             chain: chain(self.store.as_ref(), id).await?,
         });
         self.lock_issuers()
             .insert(ca.id.clone(), Arc::clone(&issuer));
         Ok(issuer)
+    }
+
+    /// The cached CA `id`, or `None` when it is not open yet.
+    fn cached_issuer(
+        &self,
+        id: &str,
+        role: KeyRole,
+    ) -> Option<Result<Arc<CachedIssuer>, AuthorityError>> {
+        let issuer = self.lock_issuers().get(id).cloned()?;
+        Some(if issuer.role == role {
+            Ok(issuer)
+        } else {
+            Err(AuthorityError::NotAnIssuingCa {
+                id: id.to_string(),
+                role: issuer.role.as_str().to_string(),
+            })
+        })
+    }
+
+    /// Opens the key at `uri` on the blocking pool: a key decryption or an
+    /// HSM login must not stall the runtime that serves other requests.
+    async fn open_signer(
+        &self,
+        uri: KeyUri,
+    ) -> Result<Arc<dyn hallmark_pki::Signer>, AuthorityError> {
+        let keys = Arc::clone(&self.keys);
+        Ok(tokio::task::spawn_blocking(move || keys.signer(&uri))
+            .await
+            .map_err(AuthorityError::Task)??)
     }
 
     fn lock_issuers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<CachedIssuer>>> {

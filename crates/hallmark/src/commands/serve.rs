@@ -22,6 +22,8 @@ pub async fn run(home: &Home, args: ServeArgs) -> Result<()> {
             "released issuances left pending by an interrupted run"
         );
     }
+    let opened = authority.open_issuing_cas().await?;
+    tracing::info!(opened, "issuing CA keys opened");
     let options = ServerOptions {
         listen: args.listen,
         http_listen: args.http_listen,
