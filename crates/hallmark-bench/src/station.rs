@@ -43,13 +43,13 @@ fn sim_state_dir(dir: &Path) -> Result<tempfile::TempDir> {
 }
 
 /// `hallmark station run --sim DEVICES --parallel PARALLEL`, its report in
-/// `report` if given, the devices' state in `state`.
+/// `report`, the devices' state in `state`.
 fn station_run(
     server: &Server,
     home: &str,
     devices: u32,
     parallel: u32,
-    report: Option<&Path>,
+    report: &Path,
     state: &Path,
 ) -> Result<std::process::Output> {
     let mut cmd = Command::new(&server.bin);
@@ -65,17 +65,8 @@ fn station_run(
     .arg(state)
     .env("HALLMARK_PASSPHRASE", passphrase())
     .env_remove("HALLMARK_HOME");
-    if let Some(report) = report {
-        cmd.arg("--report").arg(report);
-    }
-    let out = cmd.output()?;
-    if report.is_none() && !out.status.success() {
-        bail!(
-            "station warm-up run failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(out)
+    cmd.arg("--report").arg(report);
+    Ok(cmd.output()?)
 }
 
 /// Enrolls a station home under `dir` and runs `devices` simulated devices.
@@ -102,17 +93,6 @@ pub fn run(server: &mut Server, dir: &Path, devices: u32, parallel: u32) -> Resu
         ],
     )?;
     let sim_state = sim_state_dir(dir)?;
-    // One unmeasured wave of devices first: a line runs for hours, and on
-    // a server that has only just started the first wave's enrolls took
-    // ~40 ms against ~9 ms for every later one (docs/benchmarks.md).
-    station_run(
-        server,
-        h,
-        parallel,
-        parallel,
-        None,
-        &sim_state.path().join("warm-up"),
-    )?;
     let report = dir.join("station-report.jsonl");
     let start = Instant::now();
     let out = station_run(
@@ -120,7 +100,7 @@ pub fn run(server: &mut Server, dir: &Path, devices: u32, parallel: u32) -> Resu
         h,
         devices,
         parallel,
-        Some(&report),
+        &report,
         &sim_state.path().join("run"),
     )?;
     let wall = start.elapsed().as_secs_f64();
