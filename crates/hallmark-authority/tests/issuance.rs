@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::{NOW, csr, fixture};
+use common::{NOW, csr, fixture, fixture_with, rcgen_csr};
 use hallmark_authority::{AuthorityError, IssueRequest};
 use hallmark_pki::profile::YEAR;
 use hallmark_store::{IssuanceStatus, KeyOrigin};
@@ -118,6 +118,42 @@ async fn many_devices_in_parallel_all_get_distinct_serials() {
         assert!(serials.insert(issued.certificate.serial));
     }
     assert_eq!(f.store.count_issued(None).await.unwrap(), 48);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_requests_open_the_ca_key_once() {
+    let f = fixture().await;
+    let before = f.opens.load(Ordering::SeqCst);
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let authority = f.authority.clone();
+            let csr = rcgen_csr(None);
+            tokio::spawn(async move { authority.issue(request(csr, &format!("dev-{i}"))).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(f.opens.load(Ordering::SeqCst) - before, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_issuing_cas_opens_each_unexpired_issuing_key_once_ahead_of_requests() {
+    let f = fixture_with(&["berlin", "munich"]).await;
+    let before = f.opens.load(Ordering::SeqCst);
+    assert_eq!(f.authority.open_issuing_cas().await.unwrap(), 2);
+    assert_eq!(f.opens.load(Ordering::SeqCst) - before, 2);
+    f.authority
+        .issue(request(rcgen_csr(None), "dev-1"))
+        .await
+        .unwrap();
+    assert_eq!(f.opens.load(Ordering::SeqCst) - before, 2);
+
+    let expired = fixture().await;
+    expired.clock.set(NOW + 11 * YEAR);
+    let before = expired.opens.load(Ordering::SeqCst);
+    assert_eq!(expired.authority.open_issuing_cas().await.unwrap(), 0);
+    assert_eq!(expired.opens.load(Ordering::SeqCst), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,33 +42,6 @@ fn sim_state_dir(dir: &Path) -> Result<tempfile::TempDir> {
         .tempdir_in(base)?)
 }
 
-/// `hallmark station run --sim DEVICES --parallel PARALLEL`, its report in
-/// `report`, the devices' state in `state`.
-fn station_run(
-    server: &Server,
-    home: &str,
-    devices: u32,
-    parallel: u32,
-    report: &Path,
-    state: &Path,
-) -> Result<std::process::Output> {
-    let mut cmd = Command::new(&server.bin);
-    cmd.args([
-        "--home",
-        home,
-        "station",
-        "run",
-        "--sim",
-        &devices.to_string(),
-    ])
-    .args(["--parallel", &parallel.to_string(), "--sim-state"])
-    .arg(state)
-    .env("HALLMARK_PASSPHRASE", passphrase())
-    .env_remove("HALLMARK_HOME");
-    cmd.arg("--report").arg(report);
-    Ok(cmd.output()?)
-}
-
 /// Enrolls a station home under `dir` and runs `devices` simulated devices.
 pub fn run(server: &mut Server, dir: &Path, devices: u32, parallel: u32) -> Result<StationResult> {
     let token = server.tokens.pop().context("no station token left")?;
@@ -95,14 +68,15 @@ pub fn run(server: &mut Server, dir: &Path, devices: u32, parallel: u32) -> Resu
     let sim_state = sim_state_dir(dir)?;
     let report = dir.join("station-report.jsonl");
     let start = Instant::now();
-    let out = station_run(
-        server,
-        h,
-        devices,
-        parallel,
-        &report,
-        &sim_state.path().join("run"),
-    )?;
+    let out = Command::new(&server.bin)
+        .args(["--home", h, "station", "run", "--sim", &devices.to_string()])
+        .args(["--parallel", &parallel.to_string(), "--sim-state"])
+        .arg(sim_state.path())
+        .arg("--report")
+        .arg(&report)
+        .env("HALLMARK_PASSPHRASE", passphrase())
+        .env_remove("HALLMARK_HOME")
+        .output()?;
     let wall = start.elapsed().as_secs_f64();
     let text = std::fs::read_to_string(&report).unwrap_or_default();
     if text.is_empty() && !out.status.success() {

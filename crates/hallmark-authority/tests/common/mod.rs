@@ -60,6 +60,7 @@ pub struct FlakyKeys {
     inner: SoftKeyStore,
     broken: Arc<AtomicBool>,
     delay_ms: Arc<AtomicU64>,
+    opens: Arc<AtomicU64>,
 }
 
 #[derive(Debug)]
@@ -90,6 +91,7 @@ impl KeyStore for FlakyKeys {
         self.inner.generate(label, alg)
     }
     fn signer(&self, uri: &KeyUri) -> Result<Arc<dyn Signer>, KeyError> {
+        self.opens.fetch_add(1, Ordering::SeqCst);
         Ok(Arc::new(FlakySigner {
             inner: self.inner.signer(uri)?,
             broken: self.broken.clone(),
@@ -108,6 +110,8 @@ pub struct Fixture {
     pub clock: Arc<TestClock>,
     pub broken: Arc<AtomicBool>,
     pub delay_ms: Arc<AtomicU64>,
+    /// How many times a signer was opened (each software key open decrypts).
+    pub opens: Arc<AtomicU64>,
 }
 
 /// A hierarchy with one factory, `berlin`.
@@ -120,8 +124,10 @@ pub async fn fixture_with(factories: &[&str]) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let broken = Arc::new(AtomicBool::new(false));
     let delay_ms = Arc::new(AtomicU64::new(0));
+    let opens = Arc::new(AtomicU64::new(0));
     let keys = Arc::new(FlakyKeys {
         delay_ms: delay_ms.clone(),
+        opens: opens.clone(),
         inner: SoftKeyStore::open(
             dir.path().join("keys"),
             "test passphrase".to_string().into(),
@@ -161,6 +167,7 @@ pub async fn fixture_with(factories: &[&str]) -> Fixture {
         clock,
         broken,
         delay_ms,
+        opens,
     }
 }
 
