@@ -92,6 +92,10 @@ pub enum AuthorityError {
     /// The issuance task panicked or was cancelled at shutdown.
     #[error("the issuance task did not finish")]
     Task(#[source] tokio::task::JoinError),
+    /// The store settled a one-transaction issuance differently from what
+    /// its sign step produced (a store bug; nothing was handed out).
+    #[error("the store settled an issuance differently from its sign step")]
+    SignStepMismatch,
     /// The key has no certificate (the audit key).
     #[error("{id:?} is the {role} key and has no certificate")]
     NoCertificate {

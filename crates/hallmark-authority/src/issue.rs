@@ -205,14 +205,17 @@ impl Authority {
             None => DeviceId::parse("assigned-by-order").map_err(AuthorityError::BadRequest)?,
         };
         let now = self.env.clock.now();
-        // The trial certificate is dropped unsigned.
-        let _trial = template.prepare(&trial_id, csr.public_key(), serial, now, &issuer.key)?;
+        let trial = template.prepare(&trial_id, csr.public_key(), serial, now, &issuer.key)?;
+        // With the device id known, the trial is the final certificate;
+        // a stand-in's trial is dropped unsigned.
+        let prepared = device_id.is_some().then_some(trial);
         Ok(Checked {
             device_id,
             csr,
             template,
             serial,
             issuer,
+            prepared,
         })
     }
 
@@ -420,4 +423,27 @@ pub(crate) struct Checked {
     pub(crate) template: CertificateTemplate,
     pub(crate) serial: Serial,
     pub(crate) issuer: Arc<CachedIssuer>,
+    /// The final certificate, unsigned, when the device id was known.
+    pub(crate) prepared: Option<PreparedCertificate>,
+}
+
+impl Checked {
+    /// The certificate to sign for `device_id` (the one the reservation
+    /// holds): rendered in step 1 when the id was known, else now.
+    pub(crate) fn into_prepared(
+        self,
+        device_id: &DeviceId,
+        env: &Env,
+    ) -> Result<PreparedCertificate, AuthorityError> {
+        match self.prepared {
+            Some(prepared) if self.device_id.as_ref() == Some(device_id) => Ok(prepared),
+            _ => self.template.prepare(
+                device_id,
+                self.csr.public_key(),
+                self.serial,
+                env.clock.now(),
+                &self.issuer.key,
+            ),
+        }
+    }
 }

@@ -15,7 +15,20 @@ use hallmark_pki::profile::YEAR;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_order_assigns_ids_in_sequence_until_its_quota_is_used() {
+    template_order_until_quota_is_used(false).await;
+}
+
+/// The same with a key that signs in memory: the id the order assigns
+/// inside the store's one transaction is the one in the certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_order_under_an_in_memory_key_assigns_ids_until_its_quota_is_used() {
+    template_order_until_quota_is_used(true).await;
+}
+
+async fn template_order_until_quota_is_used(in_memory: bool) {
     let f = fixture().await;
+    f.in_memory
+        .store(in_memory, std::sync::atomic::Ordering::SeqCst);
     let (_, _, station) = f.enrolled_station(template_order(3)).await;
     let order_id = &station.order_id;
 
@@ -24,6 +37,8 @@ async fn a_template_order_assigns_ids_in_sequence_until_its_quota_is_used() {
     assert_eq!(first.device_id, "ACME-sensor-000001");
     assert_eq!(first.certificate.not_after, NOW + 3 * YEAR);
     f.verify("device", &first.certificate.der, &first.chain, "sslclient");
+    let view = hallmark_pki::CertificateView::parse(&first.certificate.der).unwrap();
+    assert_eq!(view.common_name.as_deref(), Some("ACME-sensor-000001"));
     let record = f.authority.device(&first.device_id).await.unwrap().unwrap();
     assert_eq!(record.intent.order_id.as_ref(), Some(order_id));
     assert_eq!(record.intent.station_id.as_ref(), Some(&station.station_id));

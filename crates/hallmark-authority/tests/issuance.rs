@@ -185,6 +185,86 @@ async fn a_signing_failure_is_recorded_and_frees_the_device_id() {
     assert_eq!(f.store.count_issued(None).await.unwrap(), 1);
 }
 
+/// An in-memory key issues in one store commit (intent, certificate and
+/// both events together); an HSM key in two. Both record the same events
+/// and give a certificate that verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_memory_key_issues_in_one_commit_an_hsm_key_in_two() {
+    let f = fixture().await;
+    for (device, in_memory, commits) in [("dev-1", false, 2), ("dev-2", true, 1)] {
+        f.in_memory.store(in_memory, Ordering::SeqCst);
+        let before = f.sqlite.stats().commits;
+        let issued = f
+            .authority
+            .issue(request(csr(f.dir.path(), device), device))
+            .await
+            .unwrap();
+        assert_eq!(f.sqlite.stats().commits - before, commits, "{device}");
+        let events = f.store.audit_events(0, 100).await.unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            &kinds[kinds.len() - 2..],
+            ["issuance.intent", "certificate.issued"]
+        );
+        let last = events.last().unwrap();
+        assert_eq!(last.data["serial"], issued.certificate.serial.to_hex());
+        assert_eq!(last.data["location"], "Berlin, DE");
+        let record = f
+            .store
+            .certificate_by_device(device)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.status, IssuanceStatus::Issued);
+        assert_eq!(
+            record.certificate_der.as_deref(),
+            Some(issued.certificate.der.as_slice())
+        );
+        f.openssl_verify(device, &issued.certificate.der, &issued.chain, "sslclient")
+            .unwrap();
+    }
+}
+
+/// A failing in-memory signer: the intent and its failure are committed
+/// together, and the device id and key are free for the next attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_in_memory_signer_records_intent_and_failure_together() {
+    let f = fixture().await;
+    f.in_memory.store(true, Ordering::SeqCst);
+    f.broken.store(true, Ordering::SeqCst);
+    let csr = csr(f.dir.path(), "d");
+    let before = f.sqlite.stats().commits;
+    let err = f
+        .authority
+        .issue(request(csr.clone(), "dev-1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthorityError::Pki(_)), "{err}");
+    assert_eq!(f.sqlite.stats().commits - before, 1);
+    let events = f.store.audit_events(0, 100).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        &kinds[kinds.len() - 2..],
+        ["issuance.intent", "issuance.failed"]
+    );
+    let failed = events.last().unwrap();
+    assert_eq!(failed.data["reason"], "the key backend failed to sign");
+    assert!(
+        f.store
+            .certificate_by_device("dev-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    f.broken.store(false, Ordering::SeqCst);
+    let issued = f.authority.issue(request(csr, "dev-1")).await.unwrap();
+    assert_ne!(
+        issued.certificate.serial.to_hex(),
+        failed.data["serial"].as_str().unwrap()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_that_goes_away_does_not_strand_its_reservation() {
     let f = fixture().await;

@@ -74,6 +74,7 @@
 //! writer. Dropping the store lets the writer commit everything queued and
 //! joins it.
 
+mod at_once;
 mod error;
 pub mod model;
 pub mod offline;
@@ -83,6 +84,7 @@ pub mod revocation;
 pub mod sqlite;
 mod store;
 
+pub use at_once::{FailedSigning, IssueAtOnce, Settled, SignStep, SignedIssuance};
 pub use error::{BackendError, StoreError};
 pub use model::{
     AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent,

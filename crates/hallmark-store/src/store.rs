@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use crate::StoreError;
+use crate::at_once::IssueAtOnce;
 use crate::model::{
     AuditEvent, AuditRecord, AuditSeq, AuthorityKey, CertificateRecord, IssuanceIntent,
     Reservation, StoredCheckpoint, UnixSeconds,
@@ -37,6 +38,13 @@ use crate::revocation::{
 /// event they appended.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
+    /// The store's one-transaction issuance, if it has one (see
+    /// [`IssueAtOnce`]). `None`, the default, means reserve, complete and
+    /// fail are separate commits.
+    fn at_once(&self) -> Option<&dyn IssueAtOnce> {
+        None
+    }
+
     /// Creates or upgrades the schema. Idempotent; call before anything else.
     async fn migrate(&self) -> Result<(), StoreError>;
 

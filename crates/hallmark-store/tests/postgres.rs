@@ -309,3 +309,13 @@ async fn audit_bytes_stored_verbatim() -> TestResult {
     assert_eq!(record.data_json, serde_json::to_vec(&data)?);
     Ok(())
 }
+
+/// PostgreSQL issues in two commits (reserve, then complete): its
+/// transactions retry on conflicts, and a sign step runs only once. When
+/// this changes, run the `at_once` conformance checks here too.
+#[tokio::test]
+async fn no_one_transaction_issuance_yet() -> TestResult {
+    let (_db, store) = fresh().await?;
+    assert!(store.at_once().is_none());
+    Ok(())
+}

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use conformance::fixtures::{NOW, TestResult};
 use conformance::{
-    audit, audit_tree, concurrency, issuance, keys, offline, orders, quota, renewals, revocation,
-    revocation_reads, stations,
+    at_once, audit, audit_tree, concurrency, issuance, keys, offline, orders, quota, renewals,
+    revocation, revocation_reads, stations,
 };
 use hallmark_store::{AuditEvent, SqliteStore, Store, StoreError};
 use serde_json::json;
@@ -42,6 +42,11 @@ macro_rules! conformance {
 
 conformance! {
     keys::migrate_is_idempotent => migrate_is_idempotent,
+    at_once::issues_with_assigned_id => at_once_issues_with_assigned_id,
+    at_once::failed_sign_step_is_recorded => at_once_failed_sign_step_is_recorded,
+    at_once::refusal_skips_the_sign_step => at_once_refusal_skips_the_sign_step,
+    at_once::refused_completion_rolls_everything_back => at_once_refused_completion_rolls_everything_back,
+    at_once::panicking_sign_step_writes_nothing => at_once_panicking_sign_step_writes_nothing,
     keys::authority_keys_round_trip => authority_keys_round_trip,
     keys::duplicate_authority_key => duplicate_authority_key,
     issuance::reserve_complete_lifecycle => reserve_complete_lifecycle,
@@ -155,6 +160,33 @@ async fn batching_shares_commits() -> TestResult {
     let log = store.audit_events(0, 1000).await?;
     assert!(log.iter().enumerate().all(|(i, r)| r.seq == i as i64 + 1));
     assert_eq!(log.len(), 200);
+    Ok(())
+}
+
+/// A one-transaction issuance is one writer job and one commit, where
+/// reserve + complete are two of each.
+#[tokio::test]
+async fn issue_at_once_is_one_commit() -> TestResult {
+    use hallmark_store::{IssueAtOnce, SignedIssuance};
+    let (_dir, store) = fresh().await?;
+    conformance::fixtures::setup_cas(&store).await?;
+    let before = store.stats();
+    let step: hallmark_store::SignStep = Box::new(|r: &hallmark_store::Reservation| {
+        Ok(SignedIssuance {
+            certificate_der: vec![0x30, 0x00],
+            not_before: NOW,
+            not_after: NOW + 1,
+            event: conformance::fixtures::event("certificate.issued", &r.device_id),
+        })
+    });
+    let intent = conformance::fixtures::intent("dev-1", 1, 1);
+    let event = conformance::fixtures::event("issuance.intent", "dev-1");
+    store.issue_at_once(intent, event, step).await?;
+    let after = store.stats();
+    assert_eq!(
+        (after.jobs - before.jobs, after.commits - before.commits),
+        (1, 1)
+    );
     Ok(())
 }
 

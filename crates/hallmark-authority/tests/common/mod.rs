@@ -59,6 +59,7 @@ impl Clock for TestClock {
 pub struct FlakyKeys {
     inner: SoftKeyStore,
     broken: Arc<AtomicBool>,
+    in_memory: Arc<AtomicBool>,
     delay_ms: Arc<AtomicU64>,
     opens: Arc<AtomicU64>,
 }
@@ -67,6 +68,7 @@ pub struct FlakyKeys {
 pub struct FlakySigner {
     inner: Arc<dyn Signer>,
     broken: Arc<AtomicBool>,
+    in_memory: Arc<AtomicBool>,
     delay_ms: Arc<AtomicU64>,
 }
 
@@ -84,6 +86,9 @@ impl Signer for FlakySigner {
         }
         self.inner.sign(message)
     }
+    fn signs_in_memory(&self) -> bool {
+        self.in_memory.load(Ordering::SeqCst)
+    }
 }
 
 impl KeyStore for FlakyKeys {
@@ -95,6 +100,7 @@ impl KeyStore for FlakyKeys {
         Ok(Arc::new(FlakySigner {
             inner: self.inner.signer(uri)?,
             broken: self.broken.clone(),
+            in_memory: self.in_memory.clone(),
             delay_ms: self.delay_ms.clone(),
         }))
     }
@@ -109,7 +115,12 @@ pub struct Fixture {
     pub store: Arc<dyn Store>,
     pub clock: Arc<TestClock>,
     pub broken: Arc<AtomicBool>,
+    /// Whether signers say they sign in memory (then the authority issues
+    /// in one store transaction); `false`, the default, behaves like an HSM.
+    pub in_memory: Arc<AtomicBool>,
     pub delay_ms: Arc<AtomicU64>,
+    /// The store, for its writer's commit counters.
+    pub sqlite: Arc<SqliteStore>,
     /// How many times a signer was opened (each software key open decrypts).
     pub opens: Arc<AtomicU64>,
 }
@@ -125,7 +136,9 @@ pub async fn fixture_with(factories: &[&str]) -> Fixture {
     let broken = Arc::new(AtomicBool::new(false));
     let delay_ms = Arc::new(AtomicU64::new(0));
     let opens = Arc::new(AtomicU64::new(0));
+    let in_memory = Arc::new(AtomicBool::new(false));
     let keys = Arc::new(FlakyKeys {
+        in_memory: in_memory.clone(),
         delay_ms: delay_ms.clone(),
         opens: opens.clone(),
         inner: SoftKeyStore::open(
@@ -135,7 +148,8 @@ pub async fn fixture_with(factories: &[&str]) -> Fixture {
         .unwrap(),
         broken: broken.clone(),
     });
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("db.sqlite")).unwrap());
+    let sqlite = Arc::new(SqliteStore::open(&dir.path().join("db.sqlite")).unwrap());
+    let store: Arc<dyn Store> = sqlite.clone();
     store.migrate().await.unwrap();
     let clock = Arc::new(TestClock::new(NOW));
     let env = Env {
@@ -166,7 +180,9 @@ pub async fn fixture_with(factories: &[&str]) -> Fixture {
         store,
         clock,
         broken,
+        in_memory,
         delay_ms,
+        sqlite,
         opens,
     }
 }

@@ -18,7 +18,7 @@ use crate::revocation::{
     CertificateSelection, RevocationCandidate, RevocationOutcome, RevocationTargets,
     RevokedCertificate, SerialStatus, check_reason,
 };
-use crate::{Store, StoreError};
+use crate::{IssueAtOnce, Settled, SignStep, Store, StoreError};
 
 fn unix_now() -> UnixSeconds {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -26,6 +26,10 @@ fn unix_now() -> UnixSeconds {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn at_once(&self) -> Option<&dyn IssueAtOnce> {
+        Some(self)
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         let now = unix_now();
         if self.read_only {
@@ -438,6 +442,21 @@ impl Store for SqliteStore {
         let id = id.to_owned();
         self.writer
             .submit(move |tx| txn_offline::close_offline_ca(tx, &id, &event))
+            .await
+    }
+}
+
+#[async_trait]
+impl IssueAtOnce for SqliteStore {
+    async fn issue_at_once(
+        &self,
+        intent: IssuanceIntent,
+        event: AuditEvent,
+        sign: SignStep,
+    ) -> Result<Settled, StoreError> {
+        intent.validate()?;
+        self.writer
+            .submit(move |tx| txn_issuance::issue_at_once(tx, intent, event, sign))
             .await
     }
 }

@@ -13,10 +13,10 @@ use super::txn::{
     PreparedEvent, append_audit, authority_key_exists, db, expect_one_changed, unique_violation,
 };
 use super::txn_orders::{consume_quota, render_device_id};
-use crate::StoreError;
 use crate::error::Hex;
 use crate::model::{AuditEvent, AuditSeq, IssuanceIntent, IssuanceStatus, Reservation};
 use crate::orders::{DeviceIdRule, OrderRecord};
+use crate::{Settled, SignStep, StoreError};
 
 pub(crate) fn reserve_issuance(
     conn: &Connection,
@@ -65,6 +65,38 @@ pub(crate) fn reserve_issuance(
         audit_seq,
         device_id: intent.device_id,
     })
+}
+
+/// Reserve, sign and record in one job of the writer's transaction (see
+/// [`crate::IssueAtOnce`]). Any error rolls the whole job back.
+pub(crate) fn issue_at_once(
+    conn: &Connection,
+    intent: IssuanceIntent,
+    event: AuditEvent,
+    sign: SignStep,
+) -> Result<Settled, StoreError> {
+    let (ca_id, serial) = (intent.ca_id.clone(), intent.serial.clone());
+    let reservation = reserve_issuance(conn, intent, event)?;
+    match sign(&reservation) {
+        Ok(signed) => {
+            let event = PreparedEvent::new(signed.event)?;
+            let validity = (signed.not_before, signed.not_after);
+            let der = &signed.certificate_der;
+            let audit_seq = complete_issuance(conn, &ca_id, &serial, der, validity, &event)?;
+            Ok(Settled::Issued {
+                reservation,
+                audit_seq,
+            })
+        }
+        Err(failed) => {
+            let event = PreparedEvent::new(failed.event)?;
+            let audit_seq = fail_issuance(conn, &ca_id, &serial, &failed.reason, &event)?;
+            Ok(Settled::Failed {
+                reservation,
+                audit_seq,
+            })
+        }
+    }
 }
 
 /// Refuses an empty device id unless the order assigns it, and a given one

@@ -5,7 +5,8 @@ use hallmark_store::{OrderUnavailable, Store, StoreError};
 use super::fixtures::{NOW, TestResult, audit_len, event, refused, setup_cas};
 use super::order_fixtures::{ORDER, counters, pattern_order, station_cert, token};
 
-async fn setup(store: &dyn Store, tokens: Vec<[u8; 32]>) -> TestResult {
+/// The CAs and a pattern order of 5 with these station tokens.
+pub async fn setup(store: &dyn Store, tokens: Vec<[u8; 32]>) -> TestResult {
     setup_cas(store).await?;
     store
         .create_order(
@@ -17,7 +18,8 @@ async fn setup(store: &dyn Store, tokens: Vec<[u8; 32]>) -> TestResult {
     Ok(())
 }
 
-async fn enroll(store: &dyn Store, t: u8, id: &str, cert: u8) -> Result<i64, StoreError> {
+/// Enrolls station `id` with token `t` and certificate `cert`.
+pub async fn enroll(store: &dyn Store, t: u8, id: &str, cert: u8) -> Result<i64, StoreError> {
     store
         .enroll_station(
             &token(t),
