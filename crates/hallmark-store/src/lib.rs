@@ -71,8 +71,10 @@
 //! concurrent callers thus share one fsync while each is still answered only
 //! after its own work is durable. Reads use a small pool of read-only
 //! connections on tokio's blocking pool; WAL lets them run beside the
-//! writer. Dropping the store lets the writer commit everything queued and
-//! joins it.
+//! writer. WAL checkpoints (copying committed pages into the database file)
+//! run on a thread of their own every 100 ms rather than inside the writer's
+//! commits. Dropping the store lets the writer commit everything queued and
+//! joins it, then runs a last checkpoint.
 
 mod at_once;
 mod error;

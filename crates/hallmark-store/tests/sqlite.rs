@@ -190,6 +190,36 @@ async fn issue_at_once_is_one_commit() -> TestResult {
     Ok(())
 }
 
+/// Commits reach the database file itself, not only the WAL, long before
+/// the WAL would reach SQLite's own checkpoint size: the store's checkpoint
+/// thread copies them. (Checked on a copy of the main file alone.)
+#[tokio::test]
+async fn checkpoints_run_in_the_background() -> TestResult {
+    let (dir, store) = fresh().await?;
+    for i in 0..20 {
+        store.append_audit(audit_event(i)).await?;
+    }
+    let copy = dir.path().join("copy.db");
+    for _ in 0..100 {
+        std::fs::copy(dir.path().join("hallmark.db"), &copy)?;
+        let _ = std::fs::remove_file(dir.path().join("copy.db-wal"));
+        // A copy taken mid-checkpoint may be torn: then look again.
+        let copied: rusqlite::Result<i64> = rusqlite::Connection::open(&copy).and_then(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM audit_log WHERE kind = 'test.write'",
+                [],
+                |row| row.get(0),
+            )
+        });
+        if copied.ok() == Some(20) {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(store);
+    Err("after 5 s the events were still only in the WAL".into())
+}
+
 /// Dropping the store commits every job already queued, even if its caller
 /// stopped waiting.
 #[tokio::test]

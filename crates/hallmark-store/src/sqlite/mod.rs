@@ -2,6 +2,7 @@
 //! writer thread and a few read-only connections.
 
 mod api;
+mod checkpointer;
 mod codec;
 mod codec_orders;
 mod queries;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use self::checkpointer::Checkpointer;
 use self::reader::Readers;
 use self::writer::Writer;
 pub use self::writer::{MAX_BATCH, WriterStats};
@@ -46,6 +48,9 @@ pub struct SqliteStore {
     read_only: bool,
     readers: Arc<Readers>,
     writer: Writer,
+    /// Declared after `writer`: dropped after it, so the last checkpoint
+    /// sees every committed batch. `None` for a read-only store.
+    _checkpointer: Option<Checkpointer>,
 }
 
 impl SqliteStore {
@@ -53,12 +58,15 @@ impl SqliteStore {
     /// writer thread. Call [`Store::migrate`](crate::Store::migrate) before first use.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = open_writer(path)?;
+        checkpointer::defer_checkpoints(&conn)?;
         let writer = Writer::spawn(conn)?;
+        let checkpointer = Checkpointer::spawn(open_connection(path)?)?;
         Ok(SqliteStore {
             path: path.to_owned(),
             read_only: false,
             readers: Arc::new(Readers::new(path.to_owned())),
             writer,
+            _checkpointer: Some(checkpointer),
         })
     }
 
@@ -101,6 +109,7 @@ impl SqliteStore {
             read_only: true,
             readers: Arc::new(Readers::new(path.to_owned())),
             writer: Writer::spawn(conn)?,
+            _checkpointer: None,
         })
     }
 
