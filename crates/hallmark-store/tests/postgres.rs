@@ -13,8 +13,8 @@ use std::sync::Arc;
 use conformance::fixtures::{NOW, TestResult, event, setup_cas};
 use conformance::order_fixtures::{ORDER, create, order, order_intent, pattern_order};
 use conformance::{
-    audit, audit_tree, concurrency, issuance, keys, offline, orders, quota, renewals, revocation,
-    revocation_reads, stations,
+    at_once, audit, audit_tree, concurrency, issuance, keys, offline, orders, quota, renewals,
+    revocation, revocation_reads, stations,
 };
 use hallmark_store::{AuditEvent, PgStore, Store, StoreError};
 use hallmark_testkit::postgres::TestDatabase;
@@ -52,6 +52,11 @@ macro_rules! conformance {
 
 conformance! {
     keys::migrate_is_idempotent => migrate_is_idempotent,
+    at_once::issues_with_assigned_id => at_once_issues_with_assigned_id,
+    at_once::failed_sign_step_is_recorded => at_once_failed_sign_step_is_recorded,
+    at_once::refusal_skips_the_sign_step => at_once_refusal_skips_the_sign_step,
+    at_once::refused_completion_rolls_everything_back => at_once_refused_completion_rolls_everything_back,
+    at_once::panicking_sign_step_writes_nothing => at_once_panicking_sign_step_writes_nothing,
     keys::authority_keys_round_trip => authority_keys_round_trip,
     keys::duplicate_authority_key => duplicate_authority_key,
     issuance::reserve_complete_lifecycle => reserve_complete_lifecycle,
@@ -307,15 +312,5 @@ async fn audit_bytes_stored_verbatim() -> TestResult {
     assert_eq!(stored, [serde_json::to_string(&data)?]);
     let record = &store.audit_events(seq - 1, 1).await?[0];
     assert_eq!(record.data_json, serde_json::to_vec(&data)?);
-    Ok(())
-}
-
-/// PostgreSQL issues in two commits (reserve, then complete): its
-/// transactions retry on conflicts, and a sign step runs only once. When
-/// this changes, run the `at_once` conformance checks here too.
-#[tokio::test]
-async fn no_one_transaction_issuance_yet() -> TestResult {
-    let (_db, store) = fresh().await?;
-    assert!(store.at_once().is_none());
     Ok(())
 }

@@ -1,4 +1,5 @@
 //! [`Store`] for [`PgStore`]: each write is one retried transaction
+//! (one-transaction issuance: `at_once.rs`)
 //! ([`in_transaction!`]), each read one statement on a pooled connection.
 
 use async_trait::async_trait;
@@ -24,6 +25,10 @@ fn unix_now() -> UnixSeconds {
 
 #[async_trait]
 impl Store for PgStore {
+    fn at_once(&self) -> Option<&dyn crate::IssueAtOnce> {
+        Some(self)
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         let now = unix_now();
         in_transaction!(self, |tx| migrate::run(&tx, now).await)

@@ -26,6 +26,7 @@
 //! returns with `synchronous_commit` on (refused at connect when off).
 
 mod api;
+mod at_once;
 mod codec;
 pub(crate) mod db;
 mod issuance;

@@ -4,9 +4,6 @@
 //! Concurrency checks take an `Arc<dyn Store>` (they spawn tasks) and should
 //! run on a multi-thread runtime.
 
-// Only for backends with one-transaction issuance (SQLite); PostgreSQL
-// issues in two commits, so its test binary does not call these.
-#[allow(dead_code)]
 pub mod at_once;
 pub mod audit;
 pub mod audit_tree;
