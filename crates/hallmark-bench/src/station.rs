@@ -1,4 +1,4 @@
-//! Station line time: `hallmark station run --sim 64 --parallel 16` against
+//! Station line time: `hallmark station run --sim N --parallel 16` against
 //! the bench server, read back from the per-device JSON-lines report.
 //!
 //! `added_ms` is the station's own definition: wall time per device minus
