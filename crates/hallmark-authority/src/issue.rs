@@ -12,10 +12,12 @@
 //!    client can hold a certificate the store does not know.
 //!
 //! Steps 2–4 live in `steps.rs` and run as one spawned task, so a caller that
-//! goes away cannot strand a reservation. If signing or recording fails, the
+//! goes away cannot strand a reservation. With a key that signs in memory
+//! and a store that can, they are one transaction (one commit); otherwise
+//! each of steps 2 and 4 commits. If signing or recording fails, the
 //! intent is marked failed (`issuance.failed`), which frees the device id and
-//! key but never the serial. A crash between steps 2 and 4 leaves a pending
-//! record; [`Authority::expire_pending`] releases those.
+//! key but never the serial. A crash between the two commits leaves a
+//! pending record; [`Authority::expire_pending`] releases those.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
