@@ -1,8 +1,10 @@
 //! Station line time: `hallmark station run --sim N --parallel 16` against
 //! the bench server, read back from the per-device JSON-lines report.
 //!
-//! `added_ms` is the station's own definition: wall time per device minus
-//! the device's own crypto work (key generation, CSR and VERIFY signing).
+//! `added_ms` is the station's own definition: the time a device holds its
+//! fixture slot (until it is locked; the report to the server goes out
+//! after) minus the device's own crypto work (key generation, CSR and
+//! VERIFY signing).
 
 use std::path::Path;
 use std::process::Command;

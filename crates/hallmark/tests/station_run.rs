@@ -73,13 +73,18 @@ fn two_hundred_devices_then_locked_then_server_lost() {
             "lock_ms",
             "report_ms",
             "total_ms",
+            "fixture_ms",
             "device_ms",
             "added_ms",
         ] {
             assert!(r[field].as_f64().unwrap() >= 0.0, "{field}: {r}");
         }
-        let added = r["total_ms"].as_f64().unwrap() - r["device_ms"].as_f64().unwrap();
+        let fixture = r["fixture_ms"].as_f64().unwrap();
+        let added = fixture - r["device_ms"].as_f64().unwrap();
         assert!((added - r["added_ms"].as_f64().unwrap()).abs() < 0.1, "{r}");
+        // The report to the server goes out after the fixture is free.
+        let reported = fixture + r["report_ms"].as_f64().unwrap();
+        assert!(reported <= r["total_ms"].as_f64().unwrap() + 0.1, "{r}");
         let id = r["device_id"].as_str().unwrap().to_string();
         let serial = r["serial"].as_str().unwrap().to_string();
         let stored = line.cli.sql(&format!(

@@ -51,7 +51,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hallmark_protocol::SemVer;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 pub use record::{DeviceRecord, KeyOrigin, PROVISIONED, Step, StepTimes};
 
@@ -323,8 +323,9 @@ impl Provisioner {
         for address in addresses {
             let (ctx, permits, tx) = (Arc::clone(&self.ctx), Arc::clone(&permits), tx.clone());
             tokio::spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                let record = provision_one(&ctx, address).await;
+                // Closed only if the semaphore were closed, which it never is.
+                let permit = permits.acquire_owned().await.ok();
+                let record = provision_one(&ctx, address, permit).await;
                 let _ = tx.send(record);
             });
         }
@@ -342,7 +343,36 @@ impl Provisioner {
     }
 }
 
-async fn provision_one(ctx: &Context, address: String) -> DeviceRecord {
+/// One of the [`RunOptions::parallel`] fixture slots, held by a device's
+/// session. It is released once the device is locked: the report to the
+/// server then goes out while the next device already uses the slot.
+pub(crate) struct FixtureSlot {
+    permit: Option<OwnedSemaphorePermit>,
+    started: Instant,
+    held: Option<Duration>,
+}
+
+impl FixtureSlot {
+    /// Frees the slot for the next device (once; later calls do nothing).
+    pub(crate) fn release(&mut self) {
+        if self.held.is_none() {
+            self.held = Some(self.started.elapsed());
+            drop(self.permit.take());
+        }
+    }
+
+    /// How long the slot was held: until [`release`](Self::release), or
+    /// until now when it was not released.
+    fn held(&self) -> Duration {
+        self.held.unwrap_or_else(|| self.started.elapsed())
+    }
+}
+
+async fn provision_one(
+    ctx: &Context,
+    address: String,
+    permit: Option<OwnedSemaphorePermit>,
+) -> DeviceRecord {
     let mut record = DeviceRecord {
         address: address.clone(),
         ..DeviceRecord::default()
@@ -353,12 +383,18 @@ async fn provision_one(ctx: &Context, address: String) -> DeviceRecord {
         return record;
     }
     let started = Instant::now();
+    let mut slot = FixtureSlot {
+        permit,
+        started,
+        held: None,
+    };
     let result = match link::DeviceLink::connect(&address, ctx.options.timeouts.connect).await {
         Ok(link) => {
             let mut session = steps::Session {
                 ctx,
                 link,
                 record: &mut record,
+                slot: &mut slot,
             };
             session.provision().await
         }
@@ -375,8 +411,36 @@ async fn provision_one(ctx: &Context, address: String) -> DeviceRecord {
         }
     }
     record.total_ms = ms(started.elapsed().as_secs_f64() * 1000.0);
+    record.fixture_ms = ms(slot.held().as_secs_f64() * 1000.0);
     record.device_ms = record.times.sum(Step::is_device_work);
     record.server_ms = record.times.sum(Step::is_server);
-    record.added_ms = ms(record.total_ms - record.device_ms);
+    record.added_ms = ms(record.fixture_ms - record.device_ms);
     record
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Releasing frees the permit for the next device at once and fixes
+    /// the held time; a second release changes nothing.
+    #[tokio::test]
+    async fn a_released_slot_frees_its_permit_and_keeps_its_time() {
+        let permits = Arc::new(Semaphore::new(1));
+        let mut slot = FixtureSlot {
+            permit: Some(Arc::clone(&permits).acquire_owned().await.unwrap()),
+            started: Instant::now(),
+            held: None,
+        };
+        assert_eq!(permits.available_permits(), 0);
+        slot.release();
+        assert_eq!(permits.available_permits(), 1);
+        let held = slot.held();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        slot.release();
+        assert_eq!(slot.held(), held, "the first release counts");
+        assert_eq!(permits.available_permits(), 1);
+    }
 }

@@ -186,9 +186,12 @@ pub(crate) fn ms(value: f64) -> f64 {
 /// One device's outcome: a line of the JSON-lines report.
 ///
 /// Times: `total_ms` is the wall time from connecting to the end;
+/// `fixture_ms` the part of it the device held its fixture slot: until it
+/// was locked (the report to the server goes out after that, while the
+/// next device uses the slot), or to the end when it failed earlier;
 /// `device_ms` the device's own work (the round trips of key generation,
 /// CSR signing and VERIFY signing); `server_ms` the waits on the Hallmark
-/// server (enroll, report); `added_ms = total_ms - device_ms` is
+/// server (enroll, report); `added_ms = fixture_ms - device_ms` is
 /// Hallmark's own added line time: the server, the station's checks and
 /// the other device commands (HELLO, INSTALL, LOCK: link and flash writes).
 #[derive(Clone, Debug, Default, Serialize)]
@@ -232,11 +235,13 @@ pub struct DeviceRecord {
     pub times: StepTimes,
     /// Wall time for this device.
     pub total_ms: f64,
+    /// Time the device held its fixture slot (see above).
+    pub fixture_ms: f64,
     /// The device's own work (see above).
     pub device_ms: f64,
     /// Waits on the Hallmark server.
     pub server_ms: f64,
-    /// `total_ms - device_ms`.
+    /// `fixture_ms - device_ms`.
     pub added_ms: f64,
     /// The installed chain, DER, leaf first (not in the report).
     #[serde(skip)]

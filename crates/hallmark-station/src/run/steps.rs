@@ -14,13 +14,15 @@ use super::journal::Entry;
 use super::keygen::spki_sha256;
 use super::link::{Answer, DeviceLink};
 use super::record::{DeviceRecord, KeyOrigin, Step};
-use super::{Context, enroll};
+use super::{Context, FixtureSlot, enroll};
 
 /// One device's session.
 pub(crate) struct Session<'a> {
     pub ctx: &'a Context,
     pub link: DeviceLink,
     pub record: &'a mut DeviceRecord,
+    /// Released once the device is locked (see [`FixtureSlot`]).
+    pub slot: &'a mut FixtureSlot,
 }
 
 /// What HELLO told.
@@ -198,6 +200,9 @@ impl Session<'_> {
         self.call(Step::Install, &install).await?;
         self.verify(&chain[0]).await?;
         self.lock().await?;
+        // The device is done: the next one may take its slot while the
+        // server is told.
+        self.slot.release();
         if let Some(journal) = &self.ctx.journal {
             journal.remove(chip_id).await;
         }
