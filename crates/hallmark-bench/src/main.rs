@@ -337,7 +337,7 @@ async fn serve_phases(
                 r.set("station_devices_per_hour", s.devices_per_hour);
                 r.note(
                     "station_added_ms_p50",
-                    format!("per-device medians, ms: {}", s.breakdown),
+                    format!("per-device p50/p99, ms: {}", s.breakdown),
                 );
                 if s.provisioned != s.attempted || s.attempted == 0 {
                     r.note(

@@ -107,7 +107,7 @@ pub fn run(server: &mut Server, dir: &Path, devices: u32, parallel: u32) -> Resu
         .iter_mut()
         .map(|(k, xs)| {
             xs.sort_by(f64::total_cmp);
-            format!("{k} {:.1}", percentile(xs, 0.5))
+            format!("{k} {:.1}/{:.1}", percentile(xs, 0.5), percentile(xs, 0.99))
         })
         .collect::<Vec<_>>()
         .join(", ");
