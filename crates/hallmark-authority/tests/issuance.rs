@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::{NOW, csr, fixture, fixture_with, rcgen_csr};
+use common::{Fixture, NOW, csr, fixture, fixture_with, rcgen_csr};
 use hallmark_authority::{AuthorityError, IssueRequest};
 use hallmark_pki::profile::YEAR;
-use hallmark_store::{IssuanceStatus, KeyOrigin};
+use hallmark_store::{AuditRecord, IssuanceStatus, KeyOrigin};
 use hallmark_testkit::tools;
 
 fn request(csr: Vec<u8>, device: &str) -> IssueRequest {
@@ -26,6 +26,17 @@ fn request(csr: Vec<u8>, device: &str) -> IssueRequest {
         station_id: None,
         renews: None,
     }
+}
+
+/// The whole audit log, after asserting that its last events are `kinds`.
+async fn audit_ending_with(f: &Fixture, kinds: &[&str]) -> Vec<AuditRecord> {
+    let events = f.audit().await;
+    let logged: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert!(
+        logged.ends_with(kinds),
+        "{logged:?} does not end with {kinds:?}"
+    );
+    events
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,12 +64,7 @@ async fn issuance_records_intent_then_result_with_the_injected_clock() {
     );
     assert_eq!(record.intent.serial, issued.certificate.serial.as_bytes());
 
-    let events = f.store.audit_events(0, 100).await.unwrap();
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(
-        &kinds[kinds.len() - 2..],
-        ["issuance.intent", "certificate.issued"]
-    );
+    let events = audit_ending_with(&f, &["issuance.intent", "certificate.issued"]).await;
     let issued_event = events.last().unwrap();
     assert_eq!(issued_event.data["location"], "Berlin, DE");
     assert_eq!(
@@ -200,12 +206,7 @@ async fn an_in_memory_key_issues_in_one_commit_an_hsm_key_in_two() {
             .await
             .unwrap();
         assert_eq!(f.sqlite.stats().commits - before, commits, "{device}");
-        let events = f.store.audit_events(0, 100).await.unwrap();
-        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(
-            &kinds[kinds.len() - 2..],
-            ["issuance.intent", "certificate.issued"]
-        );
+        let events = audit_ending_with(&f, &["issuance.intent", "certificate.issued"]).await;
         let last = events.last().unwrap();
         assert_eq!(last.data["serial"], issued.certificate.serial.to_hex());
         assert_eq!(last.data["location"], "Berlin, DE");
@@ -241,12 +242,7 @@ async fn a_failing_in_memory_signer_records_intent_and_failure_together() {
         .unwrap_err();
     assert!(matches!(err, AuthorityError::Pki(_)), "{err}");
     assert_eq!(f.sqlite.stats().commits - before, 1);
-    let events = f.store.audit_events(0, 100).await.unwrap();
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(
-        &kinds[kinds.len() - 2..],
-        ["issuance.intent", "issuance.failed"]
-    );
+    let events = audit_ending_with(&f, &["issuance.intent", "issuance.failed"]).await;
     let failed = events.last().unwrap();
     assert_eq!(failed.data["reason"], "the key backend failed to sign");
     assert!(

@@ -167,18 +167,11 @@ async fn batching_shares_commits() -> TestResult {
 /// reserve + complete are two of each.
 #[tokio::test]
 async fn issue_at_once_is_one_commit() -> TestResult {
-    use hallmark_store::{IssueAtOnce, SignedIssuance};
+    use hallmark_store::IssueAtOnce;
     let (_dir, store) = fresh().await?;
     conformance::fixtures::setup_cas(&store).await?;
     let before = store.stats();
-    let step: hallmark_store::SignStep = Box::new(|r: &hallmark_store::Reservation| {
-        Ok(SignedIssuance {
-            certificate_der: vec![0x30, 0x00],
-            not_before: NOW,
-            not_after: NOW + 1,
-            event: conformance::fixtures::event("certificate.issued", &r.device_id),
-        })
-    });
+    let step = at_once::signing(&Arc::default());
     let intent = conformance::fixtures::intent("dev-1", 1, 1);
     let event = conformance::fixtures::event("issuance.intent", "dev-1");
     store.issue_at_once(intent, event, step).await?;

@@ -382,10 +382,9 @@ async fn provision_one(
         record.error = Some(format!("the run stopped taking devices: {why}"));
         return record;
     }
-    let started = Instant::now();
     let mut slot = FixtureSlot {
         permit,
-        started,
+        started: Instant::now(),
         held: None,
     };
     let result = match link::DeviceLink::connect(&address, ctx.options.timeouts.connect).await {
@@ -410,7 +409,7 @@ async fn provision_one(
             record.error = Some(failure.message());
         }
     }
-    record.total_ms = ms(started.elapsed().as_secs_f64() * 1000.0);
+    record.total_ms = ms(slot.started.elapsed().as_secs_f64() * 1000.0);
     record.fixture_ms = ms(slot.held().as_secs_f64() * 1000.0);
     record.device_ms = record.times.sum(Step::is_device_work);
     record.server_ms = record.times.sum(Step::is_server);

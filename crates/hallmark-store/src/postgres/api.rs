@@ -1,6 +1,6 @@
 //! [`Store`] for [`PgStore`]: each write is one retried transaction
-//! (one-transaction issuance: `at_once.rs`)
 //! ([`in_transaction!`]), each read one statement on a pooled connection.
+//! One-transaction issuance lives in `at_once.rs`.
 
 use async_trait::async_trait;
 

@@ -72,7 +72,7 @@ fn run(conn: &Connection, stopped: &mpsc::Receiver<()>) {
 }
 
 /// One `PASSIVE` checkpoint: copies what no reader still needs.
-pub(crate) fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
+fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
 }
 

@@ -22,7 +22,7 @@ fn at_once(store: &dyn Store) -> TestResult<&dyn IssueAtOnce> {
 }
 
 /// A sign step that "signs" [`CERT`] and remembers the reservation it got.
-fn signing(seen: &Arc<Mutex<Option<Reservation>>>) -> SignStep {
+pub fn signing(seen: &Arc<Mutex<Option<Reservation>>>) -> SignStep {
     let seen = Arc::clone(seen);
     Box::new(move |reservation: &Reservation| {
         *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(reservation.clone());
